@@ -1,0 +1,174 @@
+#include "net/UdpSocket.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "util/Log.hpp"
+
+namespace sb::net {
+
+namespace {
+const auto& log() {
+  static auto l = util::logger("net");
+  return l;
+}
+/// Socket buffers sized for bursts of video to many subscribers.
+constexpr int kSocketBufferBytes = 8 << 20;
+}  // namespace
+
+struct RecvBatch::Headers {
+  std::array<mmsghdr, kBatchSize> msgs{};
+  std::array<iovec, kBatchSize> iov{};
+};
+
+RecvBatch::RecvBatch() : hdrs_(new Headers) {
+  for (size_t i = 0; i < kBatchSize; ++i) {
+    hdrs_->iov[i] = {bufs_[i].data(), kMaxDatagram};
+    auto& h = hdrs_->msgs[i].msg_hdr;
+    h.msg_iov = &hdrs_->iov[i];
+    h.msg_iovlen = 1;
+    h.msg_name = &names_[i];
+  }
+}
+
+RecvBatch::~RecvBatch() { delete hdrs_; }
+
+struct UdpSocket::SendHeaders {
+  std::array<mmsghdr, kBatchSize> msgs{};
+  std::array<iovec, kBatchSize> iov{};
+  std::array<sockaddr_storage, kBatchSize> names{};
+};
+
+UdpSocket::~UdpSocket() {
+  if (fd_ >= 0) ::close(fd_);
+  delete send_hdrs_;
+}
+
+UdpSocket::UdpSocket(UdpSocket&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), v6_(o.v6_), local_(o.local_), stats_(o.stats_),
+      send_hdrs_(std::exchange(o.send_hdrs_, nullptr)) {}
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    delete send_hdrs_;
+    fd_ = std::exchange(o.fd_, -1);
+    v6_ = o.v6_;
+    local_ = o.local_;
+    stats_ = o.stats_;
+    send_hdrs_ = std::exchange(o.send_hdrs_, nullptr);
+  }
+  return *this;
+}
+
+util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local) {
+  util::SocketAddr addr = local;
+  bool any6 = addr.is_v6();
+  for (size_t i = 0; i < 16 && any6; ++i) any6 = addr.ip_bytes()[i] == 0;
+  int fd = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && any6) {
+    addr = util::SocketAddr::v4({0, 0, 0, 0}, local.port());
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  }
+  if (fd < 0) return util::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno));
+  UdpSocket s;
+  s.fd_ = fd;
+  s.v6_ = addr.is_v6();
+  s.send_hdrs_ = new SendHeaders;
+  int off = 0;
+  if (s.v6_) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  int buf = kSocketBufferBytes;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  sockaddr_storage ss{};
+  socklen_t len = addr.to_sockaddr(ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+    return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));
+  socklen_t got = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got);
+  s.local_ = util::SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(addr);
+  return s;
+}
+
+size_t UdpSocket::receive(RecvBatch& batch) {
+  batch.count_ = 0;
+  for (size_t i = 0; i < kBatchSize; ++i) {
+    batch.hdrs_->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    batch.hdrs_->msgs[i].msg_hdr.msg_flags = 0;
+  }
+  int n = ::recvmmsg(fd_, batch.hdrs_->msgs.data(), kBatchSize, MSG_DONTWAIT, nullptr);
+  if (n <= 0) {
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      log()->warn("recvmmsg on {}: {}", local_.to_string(), std::strerror(errno));
+    return 0;
+  }
+  size_t kept = 0;
+  for (int i = 0; i < n; ++i) {
+    auto& m = batch.hdrs_->msgs[size_t(i)];
+    if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+      ++stats_.rx_truncated;
+      continue;
+    }
+    auto from = util::SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&batch.names_[size_t(i)]));
+    if (!from) continue;
+    // Compact in place so that the processor sees a dense batch.
+    if (kept != size_t(i)) std::memcpy(batch.bufs_[kept].data(), batch.bufs_[size_t(i)].data(), m.msg_len);
+    batch.lens_[kept] = m.msg_len;
+    batch.from_[kept] = *from;
+    stats_.rx_bytes += m.msg_len;
+    ++kept;
+  }
+  stats_.rx_packets += kept;
+  ++stats_.rx_batches;
+  batch.count_ = kept;
+  return kept;
+}
+
+void UdpSocket::send(SendQueue& queue) {
+  size_t n = queue.size();
+  if (n == 0) return;
+  auto& h = *send_hdrs_;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& slot = queue.slot(i);
+    socklen_t len = 0;
+    if (v6_ && slot.to.is_v4()) {
+      // Dual-stack socket: IPv4 peers are addressed as v4-mapped IPv6 (RFC 4291 §2.5.5.2).
+      std::array<uint8_t, 16> mapped{};
+      mapped[10] = mapped[11] = 0xff;
+      std::memcpy(&mapped[12], slot.to.ip_bytes().data(), 4);
+      len = util::SocketAddr::v6(mapped, slot.to.port()).to_sockaddr(h.names[i]);
+    } else {
+      len = slot.to.to_sockaddr(h.names[i]);
+    }
+    h.iov[i] = {const_cast<uint8_t*>(slot.data.data()), slot.len};
+    h.msgs[i].msg_hdr = {};
+    h.msgs[i].msg_hdr.msg_name = &h.names[i];
+    h.msgs[i].msg_hdr.msg_namelen = len;
+    h.msgs[i].msg_hdr.msg_iov = &h.iov[i];
+    h.msgs[i].msg_hdr.msg_iovlen = 1;
+    stats_.tx_bytes += slot.len;
+  }
+  size_t done = 0;
+  while (done < n) {
+    int r = ::sendmmsg(fd_, &h.msgs[done], unsigned(n - done), MSG_DONTWAIT);
+    ++stats_.tx_batches;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      // EAGAIN (buffer full) or an unreachable peer: drop this one, keep the rest.
+      ++stats_.tx_dropped;
+      ++done;
+      continue;
+    }
+    done += size_t(r);
+    stats_.tx_packets += size_t(r);
+  }
+  queue.clear();
+}
+
+}  // namespace sb::net

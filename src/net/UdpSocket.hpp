@@ -1,0 +1,80 @@
+#pragma once
+// A non-blocking UDP socket with batch receive and send (recvmmsg/sendmmsg,
+// Linux). One per media worker, shared by every participant on that worker.
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+
+#include "net/Datagram.hpp"
+#include "util/Result.hpp"
+#include "util/SocketAddr.hpp"
+
+struct mmsghdr;
+
+namespace sb::net {
+
+struct SocketStats {
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_batches = 0, rx_truncated = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_batches = 0, tx_dropped = 0;
+};
+
+/// Pre-allocated receive batch: datagrams land here, then are handed to the
+/// processor as views. Reused for every recvmmsg call.
+class RecvBatch {
+ public:
+  RecvBatch();
+  ~RecvBatch();
+  RecvBatch(const RecvBatch&) = delete;
+  RecvBatch& operator=(const RecvBatch&) = delete;
+
+  size_t size() const { return count_; }
+  util::MutableBytes data(size_t i) { return {bufs_[i].data(), lens_[i]}; }
+  const util::SocketAddr& from(size_t i) const { return from_[i]; }
+
+ private:
+  friend class UdpSocket;
+  std::array<std::array<uint8_t, kMaxDatagram>, kBatchSize> bufs_;
+  std::array<size_t, kBatchSize> lens_{};
+  std::array<util::SocketAddr, kBatchSize> from_{};
+  std::array<sockaddr_storage, kBatchSize> names_{};
+  struct Headers;
+  Headers* hdrs_;  // mmsghdr + iovec arrays (kept out of this header)
+  size_t count_ = 0;
+};
+
+class UdpSocket {
+ public:
+  UdpSocket() = default;
+  ~UdpSocket();
+  UdpSocket(UdpSocket&& o) noexcept;
+  UdpSocket& operator=(UdpSocket&& o) noexcept;
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  /// Binds `local`. An unspecified IPv6 address (::) binds dual-stack; when the
+  /// namespace has no IPv6 it falls back to 0.0.0.0 with the same port.
+  static util::Result<UdpSocket> bind(const util::SocketAddr& local);
+
+  int fd() const { return fd_; }
+  const util::SocketAddr& local_address() const { return local_; }
+
+  /// Receives up to kBatchSize datagrams without blocking; returns how many (0
+  /// when nothing is waiting).
+  size_t receive(RecvBatch& batch);
+  /// Sends every queued datagram (retrying partial batches); datagrams the kernel
+  /// refuses are counted as dropped. Clears the queue.
+  void send(SendQueue& queue);
+
+  const SocketStats& stats() const { return stats_; }
+
+ private:
+  int fd_ = -1;
+  bool v6_ = false;
+  util::SocketAddr local_;
+  SocketStats stats_;
+  struct SendHeaders;
+  SendHeaders* send_hdrs_ = nullptr;
+};
+
+}  // namespace sb::net
