@@ -6,13 +6,12 @@
 #include <cstdint>
 
 #include "util/Bytes.hpp"
+#include "util/DatagramSink.hpp"
 #include "util/SocketAddr.hpp"
 
 namespace sb::net {
 
-/// Largest UDP payload we receive or send. Browsers keep WebRTC packets under
-/// ~1200 bytes (path MTU); 2048 leaves room for anything a peer may send.
-inline constexpr size_t kMaxDatagram = 2048;
+using util::kMaxDatagram;
 /// Datagrams moved per recvmmsg/sendmmsg call.
 inline constexpr size_t kBatchSize = 64;
 
@@ -61,20 +60,6 @@ class SendQueue {
   size_t count_ = 0;
 };
 
-/// Where a packet processor puts what it wants sent; implemented by the worker
-/// (flushes to the socket when full) and by test harnesses.
-class Transmitter {
- public:
-  virtual ~Transmitter() = default;
-  /// A slot of kMaxDatagram bytes to fill; always non-empty.
-  virtual util::MutableBytes reserve() = 0;
-  virtual void commit(const util::SocketAddr& to, size_t len) = 0;
-  void send(const util::SocketAddr& to, util::ByteView data) {
-    if (data.size() > kMaxDatagram) return;
-    auto slot = reserve();
-    std::copy(data.begin(), data.end(), slot.begin());
-    commit(to, data.size());
-  }
-};
+using Transmitter = util::DatagramSink;
 
 }  // namespace sb::net
