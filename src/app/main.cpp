@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "app/Config.hpp"
+#include "app/MediaEngine.hpp"
 #include "http/Server.hpp"
 #include "signal/Coordinator.hpp"
 #include "util/Log.hpp"
@@ -19,9 +20,35 @@ int main(int argc, char** argv) {
   auto log = util::logger("app");
 
   boost::asio::io_context ioc(1);
-  signal::NoMediaBackend media;
+  http::Server* server_ptr = nullptr;
+  signal::Coordinator* coordinator_ptr = nullptr;
+  // Replies from the media workers, delivered on this (the signaling) thread.
+  app::MediaEngine media(ioc, cfg, [&](std::vector<sfu::SignalOut> batch) {
+    for (auto& s : batch) {
+      std::visit(
+          [&](auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, sfu::AnswerOut>) coordinator_ptr->on_media_answer(s.conn, std::move(m.sdp));
+            else if constexpr (std::is_same_v<T, sfu::OfferOut>) coordinator_ptr->on_media_offer(s.conn, std::move(m.sdp));
+            else if constexpr (std::is_same_v<T, sfu::CandidateOut>)
+              coordinator_ptr->on_media_candidate(s.conn, {m.candidate, m.sdp_mid, m.sdp_mline_index, m.username_fragment});
+            else if constexpr (std::is_same_v<T, sfu::ErrorOut>)
+              coordinator_ptr->on_media_error(s.conn, {m.code, m.message, m.event});
+            else coordinator_ptr->on_media_closed(s.conn, m.reason);
+          },
+          s.message);
+    }
+    server_ptr->flush();
+  });
   signal::Coordinator coordinator(media);
+  coordinator_ptr = &coordinator;
   http::Server server(ioc, {cfg.listen_host, cfg.port, cfg.web_root}, coordinator);
+  server_ptr = &server;
+  if (auto r = media.start(); !r) {
+    log->error("{}", r.error());
+    return 1;
+  }
+  server.stats_json_async = [&](std::function<void(std::string)> done) { media.collect_stats(std::move(done)); };
   server.health_json = [&] {
     return "\"rooms\":" + std::to_string(coordinator.room_count()) +
            ",\"participants\":" + std::to_string(coordinator.participant_count()) +
@@ -36,7 +63,10 @@ int main(int argc, char** argv) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    server.shutdown("server shutting down", [&] { ioc.stop(); });
+    server.shutdown("server shutting down", [&] {
+      media.stop();
+      ioc.stop();
+    });
   });
   std::signal(SIGPIPE, SIG_IGN);
   ioc.run();

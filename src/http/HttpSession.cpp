@@ -83,6 +83,12 @@ void HttpSession::on_read(beast::error_code ec) {
     respond(text_response(req.version(), keep, bhttp::status::ok, "application/json", std::move(body)), keep);
     return;
   }
+  if (path == "/stats" && server_.stats_json_async) {
+    server_.stats_json_async([self = shared_from_this(), version = req.version(), keep](std::string body) {
+      self->respond(text_response(version, keep, bhttp::status::ok, "application/json", std::move(body) + "\n"), keep);
+    });
+    return;
+  }
   if (path == "/metrics" && server_.metrics_text) {
     respond(text_response(req.version(), keep, bhttp::status::ok, "text/plain; version=0.0.4", server_.metrics_text()),
             keep);

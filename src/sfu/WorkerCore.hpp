@@ -1,0 +1,115 @@
+#pragma once
+// Everything one media worker hosts, sans-IO: rooms, participants, and the
+// routing of datagrams to them. Driven by the I/O shell on the worker thread:
+// datagrams and timeouts in, datagrams (into a DatagramSink) and signaling
+// messages out. Signaling commands arrive as method calls posted to the thread.
+//
+// Routing (DESIGN.md "Data flow"): STUN is routed by the local ufrag in its
+// USERNAME; everything else by the source address that passed ICE. Packets
+// from any other address are dropped and counted.
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dtls/Certificate.hpp"
+#include "sfu/Participant.hpp"
+#include "sfu/Signal.hpp"
+#include "util/DatagramSink.hpp"
+#include "util/Random.hpp"
+#include "util/SocketAddr.hpp"
+#include "util/Time.hpp"
+
+namespace sb::sfu {
+
+struct WorkerConfig {
+  /// Addresses (port ignored) announced as host candidates, in preference order.
+  std::vector<util::SocketAddr> announce;
+  /// The worker's UDP port: every candidate uses it.
+  uint16_t udp_port = 0;
+  std::shared_ptr<const dtls::Certificate> certificate;
+};
+
+struct WorkerStats {
+  uint64_t datagrams = 0;
+  uint64_t dropped_unknown_source = 0;  ///< not STUN and not from a validated address
+  uint64_t dropped_unknown_ufrag = 0;   ///< STUN for no participant of ours
+  uint64_t dropped_malformed_stun = 0;
+};
+
+/// Snapshot of one participant for /stats.
+struct ParticipantSnapshot {
+  std::string room_id;
+  std::string self_id;
+  std::string transport_state;
+  std::string srtp_profile;
+  std::string remote;
+  rtc::Transport::Stats transport;
+  ParticipantStats media;
+  uint64_t srtp_auth_failures = 0;
+  uint64_t srtp_replays = 0;
+};
+
+class WorkerCore {
+ public:
+  WorkerCore(WorkerConfig config, std::unique_ptr<util::Random> rng);
+  ~WorkerCore();
+
+  // ---- signaling commands (on the worker thread)
+  void join(util::Timestamp now, ConnId conn, const std::string& room_id, const std::string& self_id);
+  void offer(util::Timestamp now, ConnId conn, const std::string& sdp);
+  void answer(util::Timestamp now, ConnId conn, const std::string& sdp);
+  void candidate(util::Timestamp now, ConnId conn, const std::string& candidate);
+  void leave(util::Timestamp now, ConnId conn);
+
+  // ---- packet path
+  void handle_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
+                       util::DatagramSink& out);
+  void handle_timeout(util::Timestamp now, util::DatagramSink& out);
+  util::Timestamp poll_timeout() const;
+  /// Sends pending control datagrams of every participant.
+  void flush(util::Timestamp now, util::DatagramSink& out);
+
+  // ---- outputs to signaling
+  std::optional<SignalOut> poll_signal();
+
+  // ---- observation
+  const WorkerStats& stats() const { return stats_; }
+  size_t participant_count() const { return by_conn_.size(); }
+  size_t room_count() const { return rooms_.size(); }
+  std::vector<ParticipantSnapshot> snapshot() const;
+
+ private:
+  struct Room {
+    std::string id;
+    std::map<ConnId, std::unique_ptr<Participant>> participants;
+  };
+  struct Entry {
+    Room* room = nullptr;
+    Participant* participant = nullptr;
+  };
+
+  Participant* find(ConnId conn);
+  void remove(ConnId conn);
+  void on_media(util::Timestamp now, Participant& p, rtc::Transport::Received rx);
+  void drain_events(util::Timestamp now, Participant& p);
+  void learn_address(Participant& p, const util::SocketAddr& from);
+  void emit(ConnId conn, decltype(SignalOut::message) m);
+  void emit_error(ConnId conn, std::string code, std::string message, std::string event);
+
+  WorkerConfig config_;
+  std::unique_ptr<util::Random> rng_;
+  std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
+  std::unordered_map<ConnId, Entry> by_conn_;
+  std::unordered_map<std::string, Participant*> by_ufrag_;
+  std::unordered_map<util::SocketAddr, Participant*> by_addr_;
+  std::vector<std::string> candidates_;
+  util::SocketAddr default_address_;
+  std::deque<SignalOut> signals_;
+  std::vector<ConnId> dead_;  // participants whose transport failed, removed after the round
+  WorkerStats stats_;
+};
+
+}  // namespace sb::sfu
