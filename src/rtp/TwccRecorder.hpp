@@ -1,0 +1,85 @@
+#pragma once
+// Records when each transport-wide sequence number arrived from a publisher and
+// turns that into transport-wide congestion control feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), sent every
+// kInterval: the publisher's bandwidth estimate depends on it.
+//
+// Feedback covers every sequence number since the previous feedback: the ones
+// that never arrived are reported as not received. A packet that arrives after
+// the feedback that reported it lost is ignored (it was already reported).
+//
+// Memory is a fixed array of kMaxPending arrivals; nothing allocates.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "rtp/Types.hpp"
+#include "rtp/rtcp/TransportFeedback.hpp"
+#include "util/SeqUnwrapper.hpp"
+#include "util/Time.hpp"
+
+namespace sb::rtp {
+
+class TwccRecorder {
+ public:
+  /// Arrivals waiting for feedback; beyond this the oldest is dropped unreported.
+  static constexpr size_t kMaxPending = 1024;
+  /// Browsers expect feedback every 50–100 ms.
+  static constexpr util::Duration kInterval = std::chrono::milliseconds(50);
+  /// This many pending arrivals make feedback due before kInterval has passed.
+  static constexpr size_t kEarlyFeedbackCount = 256;
+  /// A run of lost sequence numbers longer than this between two feedbacks is
+  /// not reported (the sequence jumped; there is nothing to learn from it).
+  static constexpr int64_t kMaxReportedGap = 0x4000;
+
+  struct Stats {
+    uint64_t feedback_sent = 0;
+    uint64_t ignored = 0;     ///< duplicates, and arrivals older than feedback already sent
+    uint64_t dropped = 0;     ///< arrivals never reported because pending was full
+  };
+
+  // -- inputs
+  /// Duplicates, and packets older than the last feedback, are ignored.
+  void on_packet(util::Timestamp arrival, uint16_t transport_seq);
+
+  // -- outputs
+  /// When feedback is due (kInterval after the previous one, or earlier when
+  /// kEarlyFeedbackCount arrivals or the remainder of a partial feedback
+  /// wait), writes ONE TransportFeedback into `out` and returns its size;
+  /// otherwise, or with nothing pending, returns 0. Arrivals that did not fit
+  /// (space, a delta beyond 16 bits) stay pending and are due at once, so the
+  /// caller may loop until 0.
+  size_t poll_feedback(util::Timestamp now, Ssrc sender_ssrc, Ssrc media_ssrc, util::MutableBytes out);
+  size_t poll_feedback(util::Timestamp now, uint32_t sender_ssrc, uint32_t media_ssrc, util::MutableBytes out) {
+    return poll_feedback(now, Ssrc{sender_ssrc}, Ssrc{media_ssrc}, out);
+  }
+  /// When feedback is due next (kNever while nothing is pending).
+  util::Timestamp poll_timeout() const;
+
+  // -- getters
+  size_t pending_count() const { return count_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  bool due(util::Timestamp now) const;
+  void drop_front(size_t n);
+
+  util::SeqUnwrapper<uint16_t> unwrapper_;
+  bool started_ = false;
+  /// Unwrapped: the first sequence number not yet covered by feedback.
+  int64_t next_report_seq_ = 0;
+  util::Timestamp last_feedback_{};
+  bool flush_ = false;  ///< the last feedback left arrivals behind
+  uint8_t feedback_count_ = 0;
+
+  // Pending arrivals sorted by unwrapped sequence number, in entries_[1..count_]
+  // so that entries_[0] can hold a "not received" base when feedback starts
+  // with lost packets. entries_ is what rtcp::TransportFeedback::write() reads.
+  std::array<rtcp::TwccEntry, kMaxPending + 1> entries_{};
+  std::array<int64_t, kMaxPending + 1> unwrapped_{};
+  size_t count_ = 0;
+
+  Stats stats_;
+};
+
+}  // namespace sb::rtp
