@@ -44,7 +44,7 @@ bool is_supported_feedback(const sdp::RtcpFeedback& fb);
 bool is_supported_codec(const sdp::Codec& codec, sdp::MediaKind kind);
 
 /// Whether two rtpmap/fmtp descriptions name the same bitstream format, so that
-/// one payload type may stand for both inside a BUNDLE group (RFC 8843 §9.1):
+/// one payload type may stand for both inside a BUNDLE group (RFC 8843 §9):
 /// encoding name, clock rate, channels (absent = 1, RFC 8866 §6.6) and the fmtp
 /// parameters that select an incompatible format: VP9 profile-id, H.264 profile
 /// (profile_idc + profile-iop, RFC 6184 §8.1) and packetization-mode, AV1
