@@ -211,9 +211,23 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                         {"dropped_unknown_kind", t.dropped_unknown_kind},
                         {"srtp_auth_failures", p.srtp_auth_failures},
                         {"srtp_replays", p.srtp_replays}};
-        json::object po{{"self_id", p.self_id}, {"transport", std::move(tr)},
-                        {"media", json::object{{"rtp_packets", p.media.rtp_packets},
-                                               {"rtcp_packets", p.media.rtcp_packets}}}};
+        const auto& m = p.media;
+        json::object media{{"rtp_packets", m.rtp_packets},
+                           {"rtcp_packets", m.rtcp_packets},
+                           {"unknown_ssrc", m.unknown_ssrc},
+                           {"rtx_received", m.rtx_received},
+                           {"forwarded", m.forwarded},
+                           {"nacks_received", m.nacks_received},
+                           {"retransmitted", m.retransmitted},
+                           {"plis_received", m.plis_received},
+                           {"keyframe_requests_sent", m.keyframe_requests_sent},
+                           {"nacks_sent", m.nacks_sent},
+                           {"twcc_feedback_sent", m.twcc_feedback_sent},
+                           {"offers_sent", m.offers_sent},
+                           {"published_tracks", p.published_tracks},
+                           {"subscriptions", p.subscriptions},
+                           {"active_subscriptions", p.active_subscriptions}};
+        json::object po{{"self_id", p.self_id}, {"transport", std::move(tr)}, {"media", std::move(media)}};
         parts.emplace_back(p.room_id, std::move(po));
       }
       boost::asio::post(signaling_, [g, idx = s->index, w = std::move(w), parts = std::move(parts)]() mutable {

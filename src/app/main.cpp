@@ -3,6 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdlib>
 
@@ -70,6 +72,14 @@ int main(int argc, char** argv) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   ioc.run();
+  // A second SIGTERM while we exit must not turn a clean exit into a kill:
+  // keep further signals pending until the process is gone.
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, nullptr);
+  media.stop();
   log->info("stopped");
   return EXIT_SUCCESS;
 }

@@ -82,8 +82,12 @@ void WebSocketSession::do_write() {
   writing_ = true;
   ws_.text(true);
   ws_.async_write(boost::asio::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
-    self->queue_.pop_front();
-    if (ec) {
+    // The buffer being written stays queued until its write completes: finish()
+    // leaves the queue alone while a write is in flight.
+    self->writing_ = false;
+    if (!self->queue_.empty()) self->queue_.pop_front();
+    if (ec || self->finished_) {
+      self->queue_.clear();
       self->finish();
       return;
     }
@@ -100,7 +104,7 @@ void WebSocketSession::close_going_away() {
 void WebSocketSession::finish() {
   if (finished_) return;
   finished_ = true;
-  queue_.clear();
+  if (!writing_) queue_.clear();
   server_.detach(id_);
 }
 

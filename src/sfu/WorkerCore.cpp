@@ -1,8 +1,19 @@
 #include "sfu/WorkerCore.hpp"
 
+#include <algorithm>
+
 #include "ice/Candidate.hpp"
 #include "ice/Credentials.hpp"
-#include "rtp/PacketView.hpp"
+#include "rtc/Capabilities.hpp"
+#include "rtp/ExtensionValues.hpp"
+#include "rtp/PacketWriter.hpp"
+#include "rtp/rtcp/Compound.hpp"
+#include "rtp/rtcp/Fir.hpp"
+#include "rtp/rtcp/Nack.hpp"
+#include "rtp/rtcp/Pli.hpp"
+#include "rtp/rtcp/ReceiverReport.hpp"
+#include "rtp/rtcp/Sdes.hpp"
+#include "rtp/rtcp/SenderReport.hpp"
 #include "stun/Message.hpp"
 #include "util/Log.hpp"
 
@@ -15,6 +26,11 @@ const auto& log() {
 }
 /// Source addresses remembered per worker; a bound on what ICE checks can make us keep.
 constexpr size_t kMaxRoutes = 1 << 20;
+/// RTCP reports (SR to subscribers, RR to publishers) and keyframe retries.
+constexpr util::Duration kReportInterval = std::chrono::milliseconds(500);
+/// NACKed sequence numbers gathered per timer round.
+constexpr size_t kMaxNacksPerRound = 64;
+constexpr size_t kRtcpBuffer = 1200;
 }  // namespace
 
 WorkerCore::WorkerCore(WorkerConfig config, std::unique_ptr<util::Random> rng)
@@ -36,6 +52,11 @@ Participant* WorkerCore::find(ConnId conn) {
   return it == by_conn_.end() ? nullptr : it->second.participant;
 }
 
+WorkerCore::Room* WorkerCore::room_of(ConnId conn) {
+  auto it = by_conn_.find(conn);
+  return it == by_conn_.end() ? nullptr : it->second.room;
+}
+
 void WorkerCore::emit(ConnId conn, decltype(SignalOut::message) m) { signals_.push_back({conn, std::move(m)}); }
 
 void WorkerCore::emit_error(ConnId conn, std::string code, std::string message, std::string event) {
@@ -49,7 +70,10 @@ std::optional<SignalOut> WorkerCore::poll_signal() {
   return s;
 }
 
-void WorkerCore::join(util::Timestamp, ConnId conn, const std::string& room_id, const std::string& self_id) {
+// ---------------------------------------------------------------------------
+// Signaling commands
+
+void WorkerCore::join(util::Timestamp now, ConnId conn, const std::string& room_id, const std::string& self_id) {
   if (by_conn_.contains(conn)) return;
   auto creds = ice::Credentials::generate(*rng_);
   while (by_ufrag_.contains(creds.ufrag)) creds = ice::Credentials::generate(*rng_);
@@ -62,7 +86,9 @@ void WorkerCore::join(util::Timestamp, ConnId conn, const std::string& room_id, 
     room = std::make_unique<Room>();
     room->id = room_id;
   }
-  auto p = std::make_unique<Participant>(conn, self_id, std::move(transport), std::move(negotiator));
+  auto p = std::make_unique<Participant>(conn, self_id, std::move(transport), std::move(negotiator),
+                                         rng_->u32() | 1, rng_->alnum(16));
+  p->next_report = now + kReportInterval;
   Participant* raw = p.get();
   room->participants.emplace(conn, std::move(p));
   by_conn_[conn] = {room.get(), raw};
@@ -72,8 +98,10 @@ void WorkerCore::join(util::Timestamp, ConnId conn, const std::string& room_id, 
 
 void WorkerCore::offer(util::Timestamp, ConnId conn, const std::string& sdp) {
   Participant* p = find(conn);
-  if (p == nullptr) return;
-  bool first = !p->negotiator().remote_parameters().has_value();
+  if (p == nullptr || p->closing) return;
+  bool first = !p->negotiated;
+  // In glare the negotiator rolls our pending offer back first: the server is
+  // the polite side (RFC 8829 §4.1.8.2); our changes go out in the next offer.
   auto answer = p->negotiator().handle_offer(sdp);
   if (!answer) {
     log()->info("conn {}: offer rejected: {}", conn, answer.error());
@@ -85,6 +113,7 @@ void WorkerCore::offer(util::Timestamp, ConnId conn, const std::string& sdp) {
     return;
   }
   emit(conn, AnswerOut{std::move(answer.value())});
+  p->negotiated = true;
   if (first) {
     // Trickle our candidates too, as the seed's clients expect (they are also in
     // the SDP). They belong to the BUNDLE transport: the first accepted m-section.
@@ -99,11 +128,39 @@ void WorkerCore::offer(util::Timestamp, ConnId conn, const std::string& sdp) {
       }
     for (const auto& c : candidates_) emit(conn, CandidateOut{c, mid, index, p->transport().local_ufrag()});
   }
+  // Header extension ids are shared by all m-sections in a BUNDLE (RFC 8843 §9.2).
+  p->mid_ext_id = p->twcc_ext_id = 0;
+  for (const auto& l : p->negotiator().lines()) {
+    if (l.rejected) continue;
+    if (auto id = l.extmap_id(rtc::ext::kMid); id && *id < 256 && !p->mid_ext_id) p->mid_ext_id = uint8_t(*id);
+    if (auto id = l.extmap_id(rtc::ext::kTransportCc); id && *id < 256 && !p->twcc_ext_id)
+      p->twcc_ext_id = uint8_t(*id);
+  }
+  Room* room = room_of(conn);
+  sync_published_tracks(*p);
+  if (first) {
+    // A late joiner receives everything already published.
+    for (auto& [other_conn, other] : room->participants)
+      if (other.get() != p && !other->closing)
+        for (auto& t : other->tracks) subscribe(*p, *t);
+  }
+  refresh_subscriptions(*p);
+  maybe_offer_all(*room);
 }
 
-void WorkerCore::answer(util::Timestamp, ConnId conn, const std::string&) {
-  if (find(conn) == nullptr) return;
-  emit_error(conn, "negotiation-failed", "there is no offer from the server to answer", "answer");
+void WorkerCore::answer(util::Timestamp, ConnId conn, const std::string& sdp) {
+  Participant* p = find(conn);
+  if (p == nullptr || p->closing) return;
+  if (p->negotiator().signaling_state() != rtc::SignalingState::kHaveLocalOffer) {
+    emit_error(conn, "negotiation-failed", "there is no offer from the server to answer", "answer");
+    return;
+  }
+  if (auto r = p->negotiator().handle_answer(sdp); !r) {
+    log()->info("conn {}: answer rejected: {}", conn, r.error());
+    emit_error(conn, "bad-sdp", r.error(), "answer");
+  }
+  refresh_subscriptions(*p);
+  maybe_offer(*p);
 }
 
 void WorkerCore::candidate(util::Timestamp, ConnId conn, const std::string& candidate) {
@@ -127,12 +184,140 @@ void WorkerCore::remove(ConnId conn) {
   if (it == by_conn_.end()) return;
   Room* room = it->second.room;
   Participant* p = it->second.participant;
+  // Everyone stops receiving this participant's tracks (their m-sections go inactive).
+  while (!p->tracks.empty()) unpublish(*p, *p->tracks.back());
+  for (auto& sub : p->subscriptions) std::erase(sub->track().subscriptions(), sub.get());
+  p->subscriptions.clear();
   by_ufrag_.erase(p->transport().local_ufrag());
   std::erase_if(by_addr_, [p](const auto& kv) { return kv.second == p; });
   by_conn_.erase(it);
   room->participants.erase(conn);
-  if (room->participants.empty()) rooms_.erase(room->id);
+  if (room->participants.empty()) {
+    std::string id = room->id;  // the key must outlive the node it names
+    rooms_.erase(id);
+  } else {
+    maybe_offer_all(*room);
+  }
 }
+
+// ---------------------------------------------------------------------------
+// Publishing and subscribing
+
+void WorkerCore::sync_published_tracks(Participant& p) {
+  Room* room = room_of(p.conn());
+  const auto& lines = p.negotiator().lines();
+  // Tracks whose m-section stopped sending are withdrawn from everyone.
+  for (size_t i = p.tracks.size(); i-- > 0;) {
+    Track& t = *p.tracks[i];
+    const auto* line = p.negotiator().find_line(t.mid());
+    if (line == nullptr || line->rejected || !line->remote_sends) unpublish(p, t);
+  }
+  for (const auto& line : lines) {
+    if (line.rejected || !line.remote_sends || line.origin != rtc::LineOrigin::kRemote) continue;
+    if (line.kind != sdp::MediaKind::Audio && line.kind != sdp::MediaKind::Video) continue;
+    if (p.find_track(line.mid) || p.tracks.size() >= kMaxTracksPerParticipant) continue;
+    std::string id = line.remote_msid && !line.remote_msid->track_id.empty()
+                         ? line.remote_msid->track_id
+                         : p.self_id() + "-" + line.mid;
+    auto track = std::make_unique<Track>(p, line, std::move(id));
+    Track* t = track.get();
+    p.tracks.push_back(std::move(track));
+    for (uint32_t s : line.remote_ssrcs)
+      if (p.ssrc_routes.size() < kMaxSsrcsPerParticipant) p.ssrc_routes[s] = {t, false};
+    for (auto [primary, rtx] : line.remote_rtx)
+      if (p.ssrc_routes.size() < kMaxSsrcsPerParticipant) p.ssrc_routes[rtx] = {t, true};
+    log()->info("\"{}\" publishes {} track {} (mid {})", p.self_id(), line.media, t->id(), t->mid());
+    for (auto& [conn, other] : room->participants)
+      if (other.get() != &p && other->negotiated && !other->closing) subscribe(*other, *t);
+  }
+}
+
+void WorkerCore::subscribe(Participant& subscriber, Track& track) {
+  for (auto* s : track.subscriptions())
+    if (&s->subscriber() == &subscriber) return;
+  rtc::SendTrackSpec spec;
+  spec.kind = track.kind();
+  spec.codecs = track.codecs();
+  spec.rtx = track.is_video();
+  spec.extensions = {std::string(rtc::ext::kMid), std::string(rtc::ext::kAbsSendTime),
+                     std::string(rtc::ext::kTransportCc)};
+  if (track.kind() == sdp::MediaKind::Audio) spec.extensions.emplace_back(rtc::ext::kAudioLevel);
+  else spec.extensions.emplace_back(rtc::ext::kVideoOrientation);
+  spec.stream_id = track.publisher().self_id();
+  spec.track_id = track.id();
+  spec.cname = track.publisher().cname();
+  spec.ssrc = rng_->u32() | 1;
+  spec.rtx_ssrc = spec.rtx ? (rng_->u32() | 1) : 0;
+  auto mid = subscriber.negotiator().add_send_track(spec);
+  if (!mid) {
+    log()->warn("cannot forward {} to \"{}\": {}", track.id(), subscriber.self_id(), mid.error());
+    return;
+  }
+  auto sub = std::make_unique<Subscription>(track, subscriber, std::move(mid.value()), spec.ssrc, spec.rtx_ssrc);
+  track.subscriptions().push_back(sub.get());
+  subscriber.subscriptions.push_back(std::move(sub));
+}
+
+void WorkerCore::unpublish(Participant& publisher, Track& track) {
+  for (Subscription* s : track.subscriptions()) {
+    Participant& sub = s->subscriber();
+    sub.negotiator().remove_send_track(s->mid());
+    std::erase_if(sub.subscriptions, [s](const auto& owned) { return owned.get() == s; });
+  }
+  track.subscriptions().clear();
+  std::erase_if(publisher.ssrc_routes, [&track](const auto& kv) { return kv.second.track == &track; });
+  log()->info("\"{}\" stopped publishing track {}", publisher.self_id(), track.id());
+  std::erase_if(publisher.tracks, [&track](const auto& owned) { return owned.get() == &track; });
+}
+
+void WorkerCore::refresh_subscriptions(Participant& subscriber) {
+  for (const auto& moved : subscriber.negotiator().take_moved_tracks())
+    for (auto& s : subscriber.subscriptions)
+      if (s->mid() == moved.old_mid && s->track().id() == moved.track_id) s->set_mid(moved.new_mid);
+  for (size_t i = subscriber.subscriptions.size(); i-- > 0;) {
+    Subscription& s = *subscriber.subscriptions[i];
+    const auto* line = subscriber.negotiator().find_line(s.mid());
+    if (line == nullptr) continue;  // not offered yet
+    if (line->send && line->send->ssrc == s.ssrc() && line->sending()) {
+      if (!s.active()) {
+        if (s.configure(*line)) {
+          s.request_keyframe();
+          log()->debug("\"{}\" receives {} on mid {}", subscriber.self_id(), s.track().id(), s.mid());
+        } else {
+          log()->info("\"{}\" accepted no codec of {}", subscriber.self_id(), s.track().id());
+        }
+      }
+    } else if (line->rejected || (line->send && line->send->ssrc == s.ssrc() && !line->rejection.empty())) {
+      // The subscriber refused this track (port 0, no common codec): forget it.
+      log()->info("\"{}\" refused {}: {}", subscriber.self_id(), s.track().id(), line->rejection);
+      std::erase(s.track().subscriptions(), &s);
+      subscriber.subscriptions.erase(subscriber.subscriptions.begin() + long(i));
+    }
+  }
+}
+
+void WorkerCore::maybe_offer(Participant& p) {
+  if (p.closing || !p.negotiated) return;
+  auto& n = p.negotiator();
+  // One server offer at a time; changes made meanwhile go out together in the
+  // next one, so the latest state wins.
+  if (n.signaling_state() != rtc::SignalingState::kStable || !n.needs_offer()) return;
+  auto offer = n.create_offer();
+  if (!offer) {
+    log()->warn("conn {}: cannot create an offer: {}", p.conn(), offer.error());
+    return;
+  }
+  refresh_subscriptions(p);
+  ++p.stats().offers_sent;
+  emit(p.conn(), OfferOut{std::move(offer.value())});
+}
+
+void WorkerCore::maybe_offer_all(Room& room) {
+  for (auto& [conn, p] : room.participants) maybe_offer(*p);
+}
+
+// ---------------------------------------------------------------------------
+// Packet path
 
 void WorkerCore::learn_address(Participant& p, const util::SocketAddr& from) {
   auto it = by_addr_.find(from);
@@ -144,7 +329,7 @@ void WorkerCore::learn_address(Participant& p, const util::SocketAddr& from) {
 }
 
 void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
-                                 util::DatagramSink&) {
+                                 util::DatagramSink& out) {
   ++stats_.datagrams;
   if (data.empty()) return;
   if (data[0] <= 3) {  // STUN (RFC 7983 §7)
@@ -163,7 +348,7 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
     Participant& p = *it->second;
     p.transport().handle_datagram(now, from, data);
     if (const auto* lite = p.transport().lite_agent(); lite && lite->is_validated(from)) learn_address(p, from);
-    drain_events(now, p);
+    drain_events(now, p, out);
     return;
   }
   auto it = by_addr_.find(from);
@@ -173,21 +358,151 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
   }
   Participant& p = *it->second;
   auto rx = p.transport().handle_datagram(now, from, data);
-  if (rx.kind != rtc::Transport::Received::Kind::kNone) on_media(now, p, rx);
-  drain_events(now, p);
+  if (rx.kind == rtc::Transport::Received::Kind::kRtp) on_rtp(now, p, rx.packet, out);
+  else if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, p, rx.packet, out);
+  drain_events(now, p, out);
 }
 
-void WorkerCore::on_media(util::Timestamp, Participant& p, rtc::Transport::Received rx) {
-  if (rx.kind == rtc::Transport::Received::Kind::kRtcp) {
-    ++p.stats().rtcp_packets;
+Participant::SsrcRoute* WorkerCore::resolve_ssrc(Participant& p, const rtp::PacketView& packet) {
+  uint32_t ssrc = uint32_t(packet.ssrc());
+  uint8_t pt = uint8_t(packet.payload_type());
+  Track* track = nullptr;
+  // 1. The mid header extension names the m-section (RFC 8843 §15.2).
+  if (p.mid_ext_id != 0)
+    if (auto v = packet.extensions().find(p.mid_ext_id))
+      if (auto mid = rtp::read_string_value(*v)) track = p.find_track(*mid);
+  // 2. SSRCs signalled in the SDP (a=ssrc, a=ssrc-group:FID).
+  if (track == nullptr)
+    if (const auto* line = p.negotiator().line_for_remote_ssrc(ssrc)) track = p.find_track(line->mid);
+  // 3. A payload type only one published m-section uses.
+  if (track == nullptr) {
+    for (auto& t : p.tracks)
+      if (t->codec(pt) || t->apt_of(pt)) {
+        if (track != nullptr) return nullptr;  // ambiguous
+        track = t.get();
+      }
+  }
+  if (track == nullptr || p.ssrc_routes.size() >= kMaxSsrcsPerParticipant) return nullptr;
+  bool rtx = track->apt_of(pt).has_value();
+  auto& route = p.ssrc_routes[ssrc];
+  route = {track, rtx};
+  if (rtx) track->bind_rtx_ssrc(ssrc);
+  else if (track->ssrc() == 0 || !track->stats()) track->bind_ssrc(ssrc, track->clock_rate());
+  return &route;
+}
+
+void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes data, util::DatagramSink& out) {
+  auto packet = rtp::PacketView::parse(data);
+  if (!packet) {
+    ++stats_.dropped_malformed_rtp;
     return;
   }
-  auto pkt = rtp::PacketView::parse(rx.packet);
-  if (!pkt) return;
   ++p.stats().rtp_packets;
+  // Transport-wide feedback covers every packet the publisher sent, padding and
+  // retransmissions included, or its bandwidth estimate would see false loss.
+  if (p.twcc_ext_id != 0)
+    if (auto v = packet->extensions().find(p.twcc_ext_id))
+      if (auto seq = rtp::read_transport_sequence(*v)) p.twcc.on_packet(now, *seq);
+
+  auto it = p.ssrc_routes.find(uint32_t(packet->ssrc()));
+  Participant::SsrcRoute* route = it != p.ssrc_routes.end() ? &it->second : resolve_ssrc(p, *packet);
+  if (route == nullptr) {
+    ++p.stats().unknown_ssrc;
+    return;
+  }
+  Track& track = *route->track;
+  if (!route->rtx) {
+    if (track.ssrc() != uint32_t(packet->ssrc()) && track.stats()) return;  // another simulcast layer: not forwarded
+    if (packet->payload_size() == 0) {
+      ++p.stats().padding_dropped;
+      return;
+    }
+    on_publisher_packet(now, track, *packet, data, out);
+    return;
+  }
+  // RTX (RFC 4588 §4): restore the original packet, then treat it as if it had
+  // arrived in time. A payload without the OSN is padding (bandwidth probing).
+  auto apt = track.apt_of(uint8_t(packet->payload_type()));
+  auto payload = packet->payload();
+  if (!apt || payload.size() <= 2) {
+    ++p.stats().padding_dropped;
+    return;
+  }
+  ++p.stats().rtx_received;
+  uint8_t restored[util::kMaxDatagram];
+  size_t csrc_end = 12 + 4 * packet->csrc_count();
+  util::ByteView ext_block = packet->data().subspan(csrc_end, packet->header_size() - csrc_end);
+  rtp::RtpHeader h{packet->marker(), rtp::PayloadType{*apt}, util::load_be16(payload.data()), packet->timestamp(),
+                   rtp::Ssrc{track.ssrc()}, {}};
+  size_t len = rtp::write_packet(restored, h, ext_block, payload.subspan(2));
+  auto original = rtp::PacketView::parse({restored, len});
+  if (len == 0 || !original) return;
+  on_publisher_packet(now, track, *original, {restored, len}, out);
 }
 
-void WorkerCore::drain_events(util::Timestamp, Participant& p) {
+void WorkerCore::on_publisher_packet(util::Timestamp now, Track& track, const rtp::PacketView& packet,
+                                     util::ByteView raw, util::DatagramSink& out) {
+  track.on_packet(now, packet, raw);
+  bool keyframe = track.is_video() &&
+                  rtp::is_keyframe(track.video_codec(uint8_t(packet.payload_type())), packet.payload());
+  bool waiting = false;
+  for (Subscription* s : track.subscriptions()) {
+    if (s->forward(now, packet, keyframe, out)) ++s->subscriber().stats().forwarded;
+    else if (s->active() && s->waiting_for_keyframe()) waiting = true;
+  }
+  if (waiting) request_keyframe(now, track, out);
+}
+
+void WorkerCore::request_keyframe(util::Timestamp now, Track& track, util::DatagramSink& out) {
+  if (!track.want_keyframe(now) || track.ssrc() == 0) return;
+  Participant& pub = track.publisher();
+  uint8_t buf[64];
+  size_t n = 0;
+  bool pli = track.codecs().empty() || track.codecs().front().has_feedback("nack", "pli");
+  if (pli) {
+    n = rtp::rtcp::Pli::write(buf, rtp::Ssrc{pub.rtcp_ssrc()}, rtp::Ssrc{track.ssrc()});  // RFC 4585 §6.3.1
+  } else {
+    rtp::rtcp::FirEntry e{rtp::Ssrc{track.ssrc()}, uint8_t(track.keyframe_requests())};
+    n = rtp::rtcp::Fir::write(buf, rtp::Ssrc{pub.rtcp_ssrc()}, {&e, 1});  // RFC 5104 §4.3.1
+  }
+  if (n > 0 && pub.transport().send_rtcp(out, {buf, n})) ++pub.stats().keyframe_requests_sent;
+}
+
+void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView data, util::DatagramSink& out) {
+  ++p.stats().rtcp_packets;
+  namespace rtcp = rtp::rtcp;
+  bool ok = rtcp::for_each(data, [&](const rtcp::PacketView& pv) {
+    if (pv.type() == rtcp::PacketType::kSr) {
+      if (auto sr = rtcp::SenderReport::parse(pv)) {
+        auto it = p.ssrc_routes.find(uint32_t(sr->sender_ssrc()));
+        if (it != p.ssrc_routes.end() && !it->second.rtx && it->second.track->ssrc() == uint32_t(sr->sender_ssrc()))
+          it->second.track->on_sender_report(now, sr->sender_info().ntp, sr->sender_info().rtp_timestamp);
+      }
+    } else if (pv.is(rtcp::PacketType::kRtpfb, 1)) {  // generic NACK, RFC 4585 §6.2.1
+      if (auto nack = rtcp::Nack::parse(pv)) {
+        if (Subscription* s = p.find_subscription(uint32_t(nack->media_ssrc())))
+          nack->for_each_lost([&](uint16_t seq) {
+            ++p.stats().nacks_received;
+            if (s->retransmit(now, seq, out)) ++p.stats().retransmitted;
+          });
+      }
+    } else if (pv.is(rtcp::PacketType::kPsfb, 1)) {  // PLI, RFC 4585 §6.3.1
+      if (auto pli = rtcp::Pli::parse(pv)) {
+        ++p.stats().plis_received;
+        if (Subscription* s = p.find_subscription(uint32_t(pli->media_ssrc()))) request_keyframe(now, s->track(), out);
+      }
+    } else if (pv.is(rtcp::PacketType::kPsfb, 4)) {  // FIR, RFC 5104 §4.3.1
+      if (auto fir = rtcp::Fir::parse(pv)) {
+        ++p.stats().plis_received;
+        for (auto e : fir->entries())
+          if (Subscription* s = p.find_subscription(uint32_t(e.ssrc))) request_keyframe(now, s->track(), out);
+      }
+    }
+  });
+  if (!ok) ++stats_.dropped_malformed_rtcp;
+}
+
+void WorkerCore::drain_events(util::Timestamp, Participant& p, util::DatagramSink&) {
   while (auto ev = p.transport().poll_event()) {
     if (auto* f = std::get_if<rtc::TransportFailed>(&*ev)) {
       if (p.closing) continue;
@@ -205,26 +520,94 @@ void WorkerCore::drain_events(util::Timestamp, Participant& p) {
   }
 }
 
-void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink&) {
+// ---------------------------------------------------------------------------
+// Timers
+
+util::Timestamp WorkerCore::participant_deadline(const Participant& p) const {
+  util::Timestamp t = p.transport().poll_timeout();
+  if (!p.transport().connected() || p.closing) return t;
+  t = util::earliest(t, p.next_report);
+  t = util::earliest(t, p.twcc.poll_timeout());
+  for (const auto& track : p.tracks) t = util::earliest(t, track->nack().poll_timeout());
+  return t;
+}
+
+void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out) {
+  if (p.transport().poll_timeout() <= now) {
+    p.transport().handle_timeout(now);
+    drain_events(now, p, out);
+  }
+  if (!p.transport().connected() || p.closing) return;
+  uint8_t buf[kRtcpBuffer];
+  // Transport-wide feedback every 50–100 ms keeps the browser's bandwidth
+  // estimate growing (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
+  if (p.twcc.poll_timeout() <= now) {
+    uint32_t media = p.tracks.empty() ? 0 : p.tracks.front()->ssrc();
+    if (size_t n = p.twcc.poll_feedback(now, p.rtcp_ssrc(), media, buf); n > 0)
+      if (p.transport().send_rtcp(out, {buf, n})) ++p.stats().twcc_feedback_sent;
+  }
+  // Losses on the publisher's path are NACKed (RFC 4585 §6.2.1).
+  for (auto& track : p.tracks) {
+    if (track->nack().poll_timeout() > now || track->ssrc() == 0) continue;
+    uint16_t seqs[kMaxNacksPerRound];
+    size_t count = track->nack().poll_nacks(now, seqs);
+    if (count == 0) continue;
+    size_t n = rtp::rtcp::Nack::write(buf, rtp::Ssrc{p.rtcp_ssrc()}, rtp::Ssrc{track->ssrc()}, {seqs, count});
+    if (n > 0 && p.transport().send_rtcp(out, {buf, n})) p.stats().nacks_sent += count;
+  }
+  if (now >= p.next_report) {
+    p.next_report = now + kReportInterval;
+    send_reports(now, p, out);
+  }
+}
+
+void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::DatagramSink& out) {
+  namespace rtcp = rtp::rtcp;
+  uint8_t buf[kRtcpBuffer];
+  // Receiver reports on what this participant publishes (RFC 3550 §6.4.2).
+  std::vector<rtcp::ReportBlock> blocks;
+  for (auto& t : p.tracks)
+    if (t->stats() && t->stats()->started() && blocks.size() < 31) blocks.push_back(t->stats()->report_block(now));
+  if (!blocks.empty()) {
+    size_t n = rtcp::ReceiverReport::write(buf, rtp::Ssrc{p.rtcp_ssrc()}, blocks);
+    rtcp::Sdes::Chunk chunk{rtp::Ssrc{p.rtcp_ssrc()}, p.cname()};
+    if (n > 0) n += rtcp::Sdes::write(util::MutableBytes(buf).subspan(n), {&chunk, 1});
+    if (n > 0) p.transport().send_rtcp(out, {buf, n});
+  }
+  // Sender reports for every stream forwarded to this participant (lip sync).
+  for (auto& s : p.subscriptions) {
+    size_t n = s->write_sender_report(now, buf);
+    if (n == 0) continue;
+    rtcp::Sdes::Chunk chunk{rtp::Ssrc{s->ssrc()}, s->track().publisher().cname()};
+    n += rtcp::Sdes::write(util::MutableBytes(buf).subspan(n), {&chunk, 1});
+    p.transport().send_rtcp(out, {buf, n});
+  }
+  // A subscriber still waiting for its first keyframe asks again.
+  for (auto& s : p.subscriptions)
+    if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), out);
+}
+
+void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
   for (auto& [conn, e] : by_conn_) {
     Participant& p = *e.participant;
-    if (p.transport().poll_timeout() <= now) {
-      p.transport().handle_timeout(now);
-      drain_events(now, p);
-    }
+    if (participant_deadline(p) <= now) on_participant_timeout(now, p, out);
   }
 }
 
 util::Timestamp WorkerCore::poll_timeout() const {
   util::Timestamp t = util::kNever;
-  for (const auto& [conn, e] : by_conn_) t = util::earliest(t, e.participant->transport().poll_timeout());
+  for (const auto& [conn, e] : by_conn_) t = util::earliest(t, participant_deadline(*e.participant));
   return t;
 }
 
 void WorkerCore::flush(util::Timestamp, util::DatagramSink& out) {
   for (auto& [conn, e] : by_conn_) e.participant->transport().flush(out);
-  for (ConnId c : dead_) remove(c);
+  if (dead_.empty()) return;
+  auto dead = std::move(dead_);
   dead_.clear();
+  for (ConnId c : dead) remove(c);
+  // Removing a publisher queues offers (and their signaling) for the others.
+  for (auto& [conn, e] : by_conn_) e.participant->transport().flush(out);
 }
 
 std::vector<ParticipantSnapshot> WorkerCore::snapshot() const {
@@ -243,6 +626,9 @@ std::vector<ParticipantSnapshot> WorkerCore::snapshot() const {
     if (auto r = p.transport().remote_address()) s.remote = r->to_string();
     s.transport = p.transport().stats();
     s.media = p.stats();
+    s.published_tracks = p.tracks.size();
+    s.subscriptions = p.subscriptions.size();
+    for (const auto& sub : p.subscriptions) s.active_subscriptions += sub->active() ? 1 : 0;
     out.push_back(std::move(s));
   }
   return out;

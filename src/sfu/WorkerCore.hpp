@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dtls/Certificate.hpp"
+#include "rtp/PacketView.hpp"
 #include "sfu/Participant.hpp"
 #include "sfu/Signal.hpp"
 #include "util/DatagramSink.hpp"
@@ -37,6 +38,8 @@ struct WorkerStats {
   uint64_t dropped_unknown_source = 0;  ///< not STUN and not from a validated address
   uint64_t dropped_unknown_ufrag = 0;   ///< STUN for no participant of ours
   uint64_t dropped_malformed_stun = 0;
+  uint64_t dropped_malformed_rtp = 0;
+  uint64_t dropped_malformed_rtcp = 0;
 };
 
 /// Snapshot of one participant for /stats.
@@ -48,6 +51,9 @@ struct ParticipantSnapshot {
   std::string remote;
   rtc::Transport::Stats transport;
   ParticipantStats media;
+  size_t published_tracks = 0;
+  size_t subscriptions = 0;
+  size_t active_subscriptions = 0;
   uint64_t srtp_auth_failures = 0;
   uint64_t srtp_replays = 0;
 };
@@ -93,8 +99,29 @@ class WorkerCore {
 
   Participant* find(ConnId conn);
   void remove(ConnId conn);
-  void on_media(util::Timestamp now, Participant& p, rtc::Transport::Received rx);
-  void drain_events(util::Timestamp now, Participant& p);
+  Room* room_of(ConnId conn);
+  void drain_events(util::Timestamp now, Participant& p, util::DatagramSink& out);
+
+  // Publishing and subscribing.
+  void sync_published_tracks(Participant& p);
+  void subscribe(Participant& subscriber, Track& track);
+  void unpublish(Participant& publisher, Track& track);
+  void refresh_subscriptions(Participant& subscriber);
+  void maybe_offer(Participant& p);
+  void maybe_offer_all(Room& room);
+
+  // Media from participants.
+  void on_rtp(util::Timestamp now, Participant& p, util::MutableBytes packet, util::DatagramSink& out);
+  void on_publisher_packet(util::Timestamp now, Track& track, const rtp::PacketView& packet, util::ByteView raw,
+                           util::DatagramSink& out);
+  void on_rtcp(util::Timestamp now, Participant& p, util::ByteView packet, util::DatagramSink& out);
+  Participant::SsrcRoute* resolve_ssrc(Participant& p, const rtp::PacketView& packet);
+  void request_keyframe(util::Timestamp now, Track& track, util::DatagramSink& out);
+
+  // Timers.
+  void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);
+  void send_reports(util::Timestamp now, Participant& p, util::DatagramSink& out);
+  util::Timestamp participant_deadline(const Participant& p) const;
   void learn_address(Participant& p, const util::SocketAddr& from);
   void emit(ConnId conn, decltype(SignalOut::message) m);
   void emit_error(ConnId conn, std::string code, std::string message, std::string event);

@@ -152,10 +152,14 @@ def test_oversized_message_closes_with_1009_and_others_carry_on(server):
     async def scenario():
         bystander, _ = await join(server.url, "room", "bystander")
         ws = await websockets.connect(server.url, max_size=None)
-        await ws.send("x" * (1024 * 1024 + 1))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
+        try:
+            # The server may close before the last bytes of the frame are sent.
+            await ws.send("x" * (1024 * 1024 + 1))
             await asyncio.wait_for(ws.recv(), 5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        except websockets.ConnectionClosed:
+            pass
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_rcvd is not None and ws.close_rcvd.code == 1009
         other, joined = await join(server.url, "room", "other")
         assert joined["participants"] == ["bystander"]
         await bystander.close()

@@ -1,0 +1,151 @@
+#include "sfu/Subscription.hpp"
+
+#include "rtc/Capabilities.hpp"
+#include "rtp/ExtensionValues.hpp"
+#include "rtp/ExtensionWriter.hpp"
+#include "rtp/PacketWriter.hpp"
+#include "rtp/rtcp/SenderReport.hpp"
+#include "sfu/Participant.hpp"
+#include "sfu/Track.hpp"
+#include "srtp/Session.hpp"
+
+namespace sb::sfu {
+
+namespace {
+/// Extensions whose value means the same to the subscriber as to the publisher
+/// and can be copied. Transport-wide sequence, abs-send-time and mid are
+/// rewritten by us; rid/repaired-rid describe the publisher's layers, not ours.
+constexpr std::string_view kCopied[] = {rtc::ext::kAudioLevel, rtc::ext::kVideoOrientation, rtc::ext::kTimeOffset};
+constexpr size_t kMaxExtensionBlock = 256;
+}  // namespace
+
+Subscription::Subscription(Track& track, Participant& subscriber, std::string mid, uint32_t ssrc, uint32_t rtx_ssrc)
+    : track_(&track), subscriber_(&subscriber), mid_(std::move(mid)), ssrc_(ssrc), rtx_ssrc_(rtx_ssrc),
+      next_seq_(uint16_t(ssrc ^ (ssrc >> 16))), rtx_seq_(uint16_t(rtx_ssrc)) {
+  pt_map_.fill(kNoPayloadType);
+  rtx_pt_map_.fill(kNoPayloadType);
+}
+
+bool Subscription::configure(const rtc::MediaLine& line) {
+  pt_map_.fill(kNoPayloadType);
+  rtx_pt_map_.fill(kNoPayloadType);
+  bool any = false;
+  for (const auto& c : track_->codecs()) {
+    if (c.pt >= 128) continue;
+    if (auto pt = line.payload_type_for(c)) {
+      pt_map_[c.pt] = *pt;
+      any = true;
+      if (auto rtx = line.rtx_payload_type_for(c)) rtx_pt_map_[c.pt] = *rtx;
+    }
+  }
+  ext_map_.fill(0);
+  for (auto uri : kCopied) {
+    auto to = line.extmap_id(uri);
+    if (!to || *to > 14) continue;  // we write one-byte headers (RFC 8285 §4.2)
+    for (const auto& e : track_->extmaps())
+      if (e.uri == uri && e.id < ext_map_.size()) ext_map_[e.id] = uint8_t(*to);
+  }
+  auto small = [&](std::string_view uri) -> uint8_t {
+    auto id = line.extmap_id(uri);
+    return id && *id <= 14 ? uint8_t(*id) : 0;
+  };
+  twcc_id_ = small(rtc::ext::kTransportCc);
+  abs_send_time_id_ = small(rtc::ext::kAbsSendTime);
+  mid_id_ = small(rtc::ext::kMid);
+  active_ = any;
+  return any;
+}
+
+size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::MutableBytes slot,
+                                     bool as_rtx, uint16_t seq_out) {
+  uint8_t pt = pt_map_[uint8_t(packet.payload_type())];
+  uint8_t ext_buf[kMaxExtensionBlock];
+  rtp::ExtensionWriter w(ext_buf, rtp::ExtensionProfile::kOneByte);
+  for (auto e : packet.extensions())
+    if (uint8_t to = ext_map_[e.id]) w.add(to, e.value);
+  if (twcc_id_) w.add_transport_sequence(twcc_id_, subscriber_->next_transport_sequence());
+  if (abs_send_time_id_) w.add_abs_send_time(abs_send_time_id_, rtp::abs_send_time_from(now.time_since_epoch()));
+  if (mid_id_) w.add_string(mid_id_, mid_);
+  size_t ext_len = w.finish();
+  util::ByteView ext{ext_buf, ext_len};
+
+  // Leave room for the SRTP trailer (auth tag / GCM tag + SRTCP index).
+  auto room = slot.first(slot.size() - srtp::Session::kMaxTrailer);
+  if (!as_rtx) {
+    rtp::RtpHeader h{packet.marker(), rtp::PayloadType{pt}, seq_out, packet.timestamp(), rtp::Ssrc{ssrc_}, {}};
+    return rtp::write_packet(room, h, ext, packet.payload());
+  }
+  // RTX (RFC 4588 §4): own SSRC, PT and sequence; the original sequence number
+  // leads the payload.
+  uint8_t rtx_payload[util::kMaxDatagram];
+  auto payload = packet.payload();
+  if (payload.size() + 2 > sizeof(rtx_payload)) return 0;
+  util::store_be16(rtx_payload, seq_out);
+  std::copy(payload.begin(), payload.end(), rtx_payload + 2);
+  uint8_t rtx_pt = rtx_pt_map_[uint8_t(packet.payload_type())];
+  rtp::RtpHeader h{packet.marker(), rtp::PayloadType{rtx_pt}, rtx_seq_++, packet.timestamp(), rtp::Ssrc{rtx_ssrc_}, {}};
+  return rtp::write_packet(room, h, ext, {rtx_payload, payload.size() + 2});
+}
+
+bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, bool keyframe,
+                           util::DatagramSink& out) {
+  if (!active_) return false;
+  auto& transport = subscriber_->transport();
+  if (!transport.connected()) return false;
+  uint8_t in_pt = uint8_t(packet.payload_type());
+  if (pt_map_[in_pt] == kNoPayloadType) return false;
+  if (need_keyframe_) {
+    if (track_->is_video() && !keyframe) return false;
+    need_keyframe_ = false;
+  }
+  if (!started_) {
+    // The first forwarded packet continues our own numbering, so the
+    // subscriber sees one sequence however often the source pauses or restarts.
+    seq_offset_ = uint16_t(next_seq_ - packet.sequence());
+    started_ = true;
+  }
+  uint16_t seq_out = uint16_t(packet.sequence() + seq_offset_);
+  auto slot = out.reserve();
+  size_t len = write_rewritten(now, packet, slot, false, seq_out);
+  if (len == 0 || !transport.send_rtp_in_place(out, slot, len)) return false;
+  if (util::seq_newer(uint16_t(seq_out + 1), next_seq_) || seq_out + 1 == next_seq_) next_seq_ = uint16_t(seq_out + 1);
+  last_timestamp_ = packet.timestamp();
+  last_sent_ = now;
+  ++packets_sent_;
+  octets_sent_ += packet.payload_size();
+  return true;
+}
+
+bool Subscription::retransmit(util::Timestamp now, uint16_t seq, util::DatagramSink& out) {
+  if (!active_ || !started_) return false;
+  uint16_t publisher_seq = uint16_t(seq - seq_offset_);
+  auto raw = track_->cache().find(now, publisher_seq);
+  if (!raw) return false;
+  auto packet = rtp::PacketView::parse(*raw);
+  if (!packet) return false;
+  uint8_t in_pt = uint8_t(packet->payload_type());
+  if (pt_map_[in_pt] == kNoPayloadType) return false;
+  bool as_rtx = rtx_ssrc_ != 0 && rtx_pt_map_[in_pt] != kNoPayloadType;
+  auto slot = out.reserve();
+  size_t len = write_rewritten(now, *packet, slot, as_rtx, seq);
+  if (len == 0 || !subscriber_->transport().send_rtp_in_place(out, slot, len)) return false;
+  ++retransmissions_;
+  return true;
+}
+
+size_t Subscription::write_sender_report(util::Timestamp now, util::MutableBytes out) const {
+  const auto& clock = track_->sender_clock();
+  if (!active_ || !started_ || !clock) return 0;
+  // Carry the publisher's mapping forward to now: both clocks advance at the
+  // same rate, so audio and video of one publisher stay in sync (RFC 3550 §6.4.1).
+  auto elapsed = now - clock->arrival;
+  auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+  rtp::rtcp::SenderInfo info;
+  info.ntp = rtp::NtpTime{clock->ntp.value + uint64_t((elapsed_us * 4294967296.0) / 1e6)};
+  info.rtp_timestamp = clock->rtp_timestamp + uint32_t(elapsed_us * int64_t(track_->clock_rate()) / 1000000);
+  info.packet_count = uint32_t(packets_sent_);
+  info.octet_count = uint32_t(octets_sent_);
+  return rtp::rtcp::SenderReport::write(out, rtp::Ssrc{ssrc_}, info);
+}
+
+}  // namespace sb::sfu

@@ -1,0 +1,66 @@
+#include "sfu/Track.hpp"
+
+namespace sb::sfu {
+
+Track::Track(Participant& publisher, const rtc::MediaLine& line, std::string id)
+    : publisher_(&publisher), mid_(line.mid), id_(std::move(id)), kind_(line.kind),
+      extmaps_(line.extmaps), cache_(line.kind == sdp::MediaKind::Video ? kVideoCachePackets : kAudioCachePackets) {
+  for (const auto& c : line.codecs) {
+    if (c.is_rtx()) {
+      if (auto apt = c.apt()) rtx_apt_.emplace_back(c.pt, *apt);
+    } else {
+      codecs_.push_back(c);
+    }
+  }
+  if (!codecs_.empty()) clock_rate_ = codecs_.front().clock_rate;
+  if (!line.remote_ssrcs.empty()) ssrc_ = line.remote_ssrcs.front();
+  for (auto [primary, rtx] : line.remote_rtx)
+    if (primary == ssrc_) rtx_ssrc_ = rtx;
+}
+
+const sdp::Codec* Track::codec(uint8_t pt) const {
+  for (const auto& c : codecs_)
+    if (c.pt == pt) return &c;
+  return nullptr;
+}
+
+std::optional<uint8_t> Track::apt_of(uint8_t rtx_pt) const {
+  for (auto [rtx, apt] : rtx_apt_)
+    if (rtx == rtx_pt) return apt;
+  return std::nullopt;
+}
+
+void Track::bind_ssrc(uint32_t ssrc, uint32_t clock_rate) {
+  if (ssrc_ == ssrc && stats_) return;
+  ssrc_ = ssrc;
+  stats_.emplace(rtp::Ssrc{ssrc}, clock_rate ? clock_rate : clock_rate_);
+}
+
+void Track::on_packet(util::Timestamp now, const rtp::PacketView& packet, util::ByteView raw) {
+  ++packets_;
+  if (!stats_) stats_.emplace(packet.ssrc(), clock_rate_);
+  stats_->on_packet(packet, now);
+  nack_.on_packet(now, packet.sequence());
+  cache_.insert(now, packet.sequence(), raw);
+}
+
+void Track::on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp_timestamp) {
+  sender_clock_ = SenderClock{ntp, rtp_timestamp, now};
+  if (stats_) stats_->on_sender_report(ntp, now);
+}
+
+bool Track::want_keyframe(util::Timestamp now) {
+  if (kind_ != sdp::MediaKind::Video) return false;
+  if (last_keyframe_request_ != util::Timestamp{} && now - last_keyframe_request_ < kKeyframeRequestInterval)
+    return false;
+  last_keyframe_request_ = now;
+  ++keyframe_requests_;
+  return true;
+}
+
+rtp::VideoCodec Track::video_codec(uint8_t pt) const {
+  const sdp::Codec* c = codec(pt);
+  return c ? rtp::codec_from_name(c->name) : rtp::VideoCodec::kOther;
+}
+
+}  // namespace sb::sfu

@@ -1,0 +1,102 @@
+#pragma once
+// A published media source: one m-section the publisher sends on. Owns what is
+// shared by everyone who receives it: receive statistics, loss detection
+// (NACKs to the publisher), the retransmission cache and keyframe requests.
+// Owned by its publisher's Participant; subscriptions point at it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtc/Negotiator.hpp"
+#include "rtp/Keyframe.hpp"
+#include "rtp/NackGenerator.hpp"
+#include "rtp/NtpTime.hpp"
+#include "rtp/ReceiveStats.hpp"
+#include "rtp/RetransmissionCache.hpp"
+#include "sdp/Codec.hpp"
+#include "util/Time.hpp"
+
+namespace sb::sfu {
+
+class Participant;
+class Subscription;
+
+/// Keyframe requests to one publisher stream are at most this frequent, however
+/// many subscribers ask (a PLI storm would make the encoder spend all its bits
+/// on keyframes).
+inline constexpr util::Duration kKeyframeRequestInterval = std::chrono::milliseconds(300);
+inline constexpr size_t kAudioCachePackets = 64;
+inline constexpr size_t kVideoCachePackets = 512;
+
+/// The publisher's NTP↔RTP mapping from its last sender report (RFC 3550 §6.4.1).
+struct SenderClock {
+  rtp::NtpTime ntp;
+  uint32_t rtp_timestamp = 0;
+  util::Timestamp arrival;
+};
+
+class Track {
+ public:
+  Track(Participant& publisher, const rtc::MediaLine& line, std::string id);
+
+  Participant& publisher() const { return *publisher_; }
+  const std::string& mid() const { return mid_; }
+  const std::string& id() const { return id_; }
+  sdp::MediaKind kind() const { return kind_; }
+  bool is_video() const { return kind_ == sdp::MediaKind::Video; }
+  uint32_t clock_rate() const { return clock_rate_; }
+  /// The publisher's primary codecs (its payload types).
+  const std::vector<sdp::Codec>& codecs() const { return codecs_; }
+  const sdp::Codec* codec(uint8_t pt) const;
+  /// The primary payload type an RTX payload type repairs, if `pt` is RTX here.
+  std::optional<uint8_t> apt_of(uint8_t rtx_pt) const;
+  bool has_rtx() const { return !rtx_apt_.empty(); }
+  /// The publisher's header extensions on this m-section (its ids).
+  const std::vector<sdp::Extmap>& extmaps() const { return extmaps_; }
+
+  uint32_t ssrc() const { return ssrc_; }
+  uint32_t rtx_ssrc() const { return rtx_ssrc_; }
+  void bind_ssrc(uint32_t ssrc, uint32_t clock_rate);
+  void bind_rtx_ssrc(uint32_t ssrc) { rtx_ssrc_ = ssrc; }
+
+  /// Updates statistics, loss detection and the cache with a packet from the
+  /// publisher; returns the codec family for keyframe checks.
+  void on_packet(util::Timestamp now, const rtp::PacketView& packet, util::ByteView raw);
+  void on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp_timestamp);
+  const std::optional<SenderClock>& sender_clock() const { return sender_clock_; }
+
+  /// True when a keyframe request should go to the publisher now (throttled).
+  bool want_keyframe(util::Timestamp now);
+  rtp::VideoCodec video_codec(uint8_t pt) const;
+
+  rtp::RetransmissionCache& cache() { return cache_; }
+  rtp::NackGenerator& nack() { return nack_; }
+  std::optional<rtp::ReceiveStats>& stats() { return stats_; }
+
+  std::vector<Subscription*>& subscriptions() { return subscriptions_; }
+  uint64_t packets() const { return packets_; }
+  uint64_t keyframe_requests() const { return keyframe_requests_; }
+
+ private:
+  Participant* publisher_;
+  std::string mid_;
+  std::string id_;
+  sdp::MediaKind kind_;
+  uint32_t clock_rate_ = 90000;
+  std::vector<sdp::Codec> codecs_;
+  std::vector<std::pair<uint8_t, uint8_t>> rtx_apt_;  // rtx pt → primary pt
+  std::vector<sdp::Extmap> extmaps_;
+  uint32_t ssrc_ = 0;
+  uint32_t rtx_ssrc_ = 0;
+  std::optional<rtp::ReceiveStats> stats_;
+  rtp::NackGenerator nack_;
+  rtp::RetransmissionCache cache_;
+  std::optional<SenderClock> sender_clock_;
+  util::Timestamp last_keyframe_request_{};
+  std::vector<Subscription*> subscriptions_;
+  uint64_t packets_ = 0;
+  uint64_t keyframe_requests_ = 0;
+};
+
+}  // namespace sb::sfu
