@@ -139,7 +139,10 @@ void ClientAgent::send_consent(util::Timestamp now) {
   ConsentRequest r{stun::TransactionId::random(rng_), *selected_};
   if (consent_pending_.size() >= kMaxOutstandingConsent) consent_pending_.pop_front();
   consent_pending_.push_back(r);
-  send_request(r.remote, r.tid, false);
+  // Consent checks keep nominating the selected pair (USE-CANDIDATE), as
+  // browsers do: a lite peer then follows us when our address changes (NAT
+  // rebinding) instead of letting consent lapse on the old one.
+  send_request(r.remote, r.tid, true);
   ++stats_.consent_sent;
   next_consent_ = now + jittered_consent_interval();
 }

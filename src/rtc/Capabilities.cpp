@@ -4,6 +4,25 @@
 
 namespace sb::rtc {
 
+std::string to_msid_token(std::string_view s) {
+  auto token_char = [](unsigned char c) {
+    return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2A || c == 0x2B || c == 0x2D || c == 0x2E ||
+           (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x5E && c <= 0x7E);
+  };
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (token_char(c) && c != '%') {
+      if (out.size() + 1 > 64) break;
+      out.push_back(char(c));
+    } else {
+      if (out.size() + 3 > 64) break;
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out.empty() ? "-" : out;
+}
+
 bool is_supported_extension(std::string_view uri) {
   for (auto u : kSupportedExtensions)
     if (u == uri) return true;

@@ -3,6 +3,7 @@
 // extensions. An SFU forwards payloads untouched, so "supported" means we can
 // packetize-agnostically forward the codec and understand its keyframes.
 #include <array>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct FeedbackType {
 inline constexpr std::array<FeedbackType, 5> kSupportedFeedback = {
     FeedbackType{"nack", ""}, FeedbackType{"nack", "pli"}, FeedbackType{"ccm", "fir"},
     FeedbackType{"goog-remb", ""}, FeedbackType{"transport-cc", ""}};
+
+/// `s` as an msid token (RFC 8830 §2, token-char of RFC 8866 §9): characters
+/// outside token-char are percent-encoded and the result is cut to 64 bytes, so
+/// any participant id can name a media stream. Empty input gives "-".
+std::string to_msid_token(std::string_view s);
 
 bool is_supported_extension(std::string_view uri);
 bool is_supported_feedback(const sdp::RtcpFeedback& fb);

@@ -243,8 +243,8 @@ void WorkerCore::subscribe(Participant& subscriber, Track& track) {
                      std::string(rtc::ext::kTransportCc)};
   if (track.kind() == sdp::MediaKind::Audio) spec.extensions.emplace_back(rtc::ext::kAudioLevel);
   else spec.extensions.emplace_back(rtc::ext::kVideoOrientation);
-  spec.stream_id = track.publisher().self_id();
-  spec.track_id = track.id();
+  spec.stream_id = rtc::to_msid_token(track.publisher().self_id());
+  spec.track_id = rtc::to_msid_token(track.id());
   spec.cname = track.publisher().cname();
   spec.ssrc = rng_->u32() | 1;
   spec.rtx_ssrc = spec.rtx ? (rng_->u32() | 1) : 0;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "rtc/Capabilities.hpp"
 #include "rtc/Negotiator.hpp"
 #include "sdp/SdpSamples.hpp"
 
@@ -178,4 +179,13 @@ TEST_F(NegotiatorTest, PassiveOffererMakesUsTheDtlsClient) {
   auto a = answer(passive);
   EXPECT_EQ(a.transport_for(a.media[0]).setup, sdp::SetupRole::Active);
   EXPECT_EQ(neg.remote_parameters()->local_dtls_role, dtls::Role::kClient);
+}
+
+TEST(MsidToken, EncodesWhatIsNotATokenAndBoundsTheLength) {
+  EXPECT_EQ(rtc::to_msid_token("alice"), "alice");
+  EXPECT_EQ(rtc::to_msid_token("Grace Hopper"), "Grace%20Hopper");
+  EXPECT_EQ(rtc::to_msid_token("50%"), "50%25");
+  EXPECT_EQ(rtc::to_msid_token(""), "-");
+  EXPECT_EQ(rtc::to_msid_token(std::string(100, 'x')).size(), 64u);
+  EXPECT_EQ(rtc::to_msid_token("caf\xc3\xa9"), "caf%C3%A9");
 }
