@@ -1,6 +1,7 @@
 #include "sfu/WorkerCore.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "ice/Candidate.hpp"
 #include "ice/Credentials.hpp"
@@ -565,11 +566,14 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
   namespace rtcp = rtp::rtcp;
   uint8_t buf[kRtcpBuffer];
   // Receiver reports on what this participant publishes (RFC 3550 §6.4.2).
-  std::vector<rtcp::ReportBlock> blocks;
+  // A fixed array: this runs every report interval for every participant.
+  std::array<rtcp::ReportBlock, rtcp::kMaxReportBlocks> blocks;
+  size_t block_count = 0;
   for (auto& t : p.tracks)
-    if (t->stats() && t->stats()->started() && blocks.size() < 31) blocks.push_back(t->stats()->report_block(now));
-  if (!blocks.empty()) {
-    size_t n = rtcp::ReceiverReport::write(buf, rtp::Ssrc{p.rtcp_ssrc()}, blocks);
+    if (t->stats() && t->stats()->started() && block_count < blocks.size())
+      blocks[block_count++] = t->stats()->report_block(now);
+  if (block_count > 0) {
+    size_t n = rtcp::ReceiverReport::write(buf, rtp::Ssrc{p.rtcp_ssrc()}, {blocks.data(), block_count});
     rtcp::Sdes::Chunk chunk{rtp::Ssrc{p.rtcp_ssrc()}, p.cname()};
     if (n > 0) n += rtcp::Sdes::write(util::MutableBytes(buf).subspan(n), {&chunk, 1});
     if (n > 0) p.transport().send_rtcp(out, {buf, n});

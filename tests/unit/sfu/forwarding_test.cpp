@@ -1,0 +1,260 @@
+// WorkerCore forwarding between simulated browsers: rewriting per subscriber
+// (SSRC, payload type, sequence, extension ids, transport-wide sequence) and
+// video that starts at a keyframe, with throttled keyframe requests.
+#include <gtest/gtest.h>
+
+#include "sfu/SfuHarness.hpp"
+
+namespace sb::sfu::test {
+namespace {
+
+namespace rtcp = rtp::rtcp;
+
+/// The publisher's packet that `received` is a rewritten copy of: same
+/// payload and timestamp, the offset between the numberings fixed by the first.
+struct SeqMapping {
+  std::optional<int> offset;  ///< subscriber seq - publisher seq (mod 2^16)
+};
+
+const SentRtp* original_of(const Client& pub, uint32_t pub_ssrc, const rtp::PacketView& p, SeqMapping& map) {
+  auto same = [&](const SentRtp& s) {
+    if (s.ssrc != pub_ssrc || s.timestamp != p.timestamp()) return false;
+    auto sp = s.payload();
+    return std::equal(sp.begin(), sp.end(), p.payload().begin(), p.payload().end());
+  };
+  if (!map.offset) {
+    for (const auto& s : pub.sent)
+      if (same(s)) {
+        map.offset = uint16_t(p.sequence() - s.seq);
+        return &s;
+      }
+    return nullptr;
+  }
+  uint16_t want = uint16_t(p.sequence() - *map.offset);
+  for (const auto& s : pub.sent)
+    if (s.ssrc == pub_ssrc && s.seq == want) return same(s) ? &s : nullptr;
+  return nullptr;
+}
+
+/// Checks one forwarded stream as the subscriber sees it.
+void expect_forwarded(const Client& pub, const Client& sub, bool video) {
+  SCOPED_TRACE(pub.spec.name + " -> " + sub.spec.name + (video ? " video" : " audio"));
+  auto stream = sub.stream_for(pub.spec.name + (video ? "-video" : "-audio"));
+  ASSERT_TRUE(stream.has_value()) << "no m-section for the track in the server's description";
+  EXPECT_EQ(stream->stream_id, pub.spec.name);
+  auto pt = stream->pt(video ? "VP8" : "opus");
+  ASSERT_TRUE(pt.has_value());
+  // BUNDLE: the server numbers the codec as the subscriber did.
+  EXPECT_EQ(*pt, video ? sub.spec.video_pt : sub.spec.audio_pt);
+  if (video) {
+    EXPECT_NE(stream->rtx_ssrc, 0u);
+    EXPECT_EQ(stream->rtx_pt(*pt), sub.spec.rtx_pt);
+  }
+  EXPECT_EQ(stream->ext(rtc::ext::kMid), sub.spec.ext_mid);
+  EXPECT_EQ(stream->ext(rtc::ext::kTransportCc), sub.spec.ext_twcc);
+
+  auto rx = sub.rtp_from(stream->ssrc);
+  ASSERT_GT(rx.size(), video ? 20u : 50u);
+  SeqMapping map;
+  for (size_t i = 0; i < rx.size(); ++i) {
+    auto p = rx[i].rtp();
+    ASSERT_EQ(uint8_t(p.payload_type()), *pt) << "packet " << i;
+    if (i > 0) {
+      ASSERT_EQ(p.sequence(), uint16_t(rx[i - 1].rtp().sequence() + 1)) << "packet " << i;
+    }
+    const SentRtp* orig = original_of(pub, video ? pub.video_ssrc : pub.audio_ssrc, p, map);
+    ASSERT_NE(orig, nullptr) << "packet " << i << " (seq " << p.sequence() << ") matches nothing the publisher sent";
+    EXPECT_EQ(p.timestamp(), orig->timestamp);
+    EXPECT_EQ(p.marker(), rtp::PacketView::parse(orig->packet)->marker());
+    // Extensions under the subscriber's ids; the publisher's ids do not leak.
+    EXPECT_EQ(string_ext_of(p, sub.spec.ext_mid), stream->mid) << "packet " << i;
+    EXPECT_TRUE(transport_seq_of(p, sub.spec.ext_twcc).has_value()) << "packet " << i;
+    if (pub.spec.ext_mid != sub.spec.ext_mid) {
+      EXPECT_FALSE(p.extensions().find(pub.spec.ext_mid).has_value());
+    }
+    if (!video) {
+      auto level = p.extensions().find(sub.spec.ext_audio_level);
+      ASSERT_TRUE(level.has_value()) << "audio level is copied under the subscriber's id";
+      auto orig_view = rtp::PacketView::parse(orig->packet);
+      auto orig_level = orig_view->extensions().find(pub.spec.ext_audio_level);
+      ASSERT_TRUE(orig_level.has_value());
+      EXPECT_TRUE(std::equal(level->begin(), level->end(), orig_level->begin(), orig_level->end()));
+    }
+  }
+}
+
+/// Transport-wide sequence numbers (draft-holmer §2) count every packet the
+/// server sends to one subscriber, across its streams, with no gaps.
+void expect_transport_wide_sequence(const Client& sub) {
+  SCOPED_TRACE(sub.spec.name);
+  std::optional<uint16_t> last;
+  size_t n = 0;
+  for (const auto& r : sub.rtp) {
+    auto p = r.rtp();
+    auto seq = transport_seq_of(p, sub.spec.ext_twcc);
+    ASSERT_TRUE(seq.has_value());
+    if (last) {
+      ASSERT_EQ(*seq, uint16_t(*last + 1)) << "after " << n << " packets";
+    }
+    last = seq;
+    ++n;
+  }
+  EXPECT_GT(n, 100u);
+}
+
+TEST(Forwarding, TwoPublishersReceiveEachOtherRewrittenForTheSubscriber) {
+  Harness h(1);
+  Client& a = h.add_client({.name = "alice"});
+  // Bob numbers VP8 as 120 (rtx 121) and uses other extension ids than Alice.
+  Client& b = h.add_client({.name = "bob",
+                            .video_pt = 120,
+                            .rtx_pt = 121,
+                            .ext_audio_level = 10,
+                            .ext_abs_send_time = 8,
+                            .ext_twcc = 7,
+                            .ext_mid = 9});
+  h.join(a);
+  h.join(b);
+  ASSERT_TRUE(h.connect_all());
+  // The renegotiation round: each got one server offer and answered it.
+  EXPECT_EQ(a.offers.size(), 1u);
+  EXPECT_EQ(b.offers.size(), 1u);
+  EXPECT_TRUE(a.errors.empty() && b.errors.empty());
+
+  a.start_media(h.now());
+  b.start_media(h.now());
+  h.run_for(2s);
+
+  for (bool video : {false, true}) {
+    expect_forwarded(a, b, video);
+    expect_forwarded(b, a, video);
+  }
+  expect_transport_wide_sequence(a);
+  expect_transport_wide_sequence(b);
+  // The server's SSRCs are its own, not the publisher's.
+  auto s = b.stream_for("alice-video");
+  ASSERT_TRUE(s);
+  EXPECT_NE(s->ssrc, a.video_ssrc);
+  EXPECT_EQ(h.core.stats().dropped_unknown_source, 0u);
+}
+
+TEST(Forwarding, VideoStartsAtAKeyframeAfterAPli) {
+  Harness h(2);
+  Client& a = h.add_client({.name = "alice"});
+  h.join(a);
+  ASSERT_TRUE(h.connect_all());
+  // Alice streams delta frames only, until someone asks for a keyframe.
+  a.start_media(h.now(), false);
+  h.run_for(500ms);
+  EXPECT_TRUE(a.plis().empty()) << "nobody subscribes yet: no keyframe request";
+
+  Client& b = h.add_client({.name = "bob"});
+  h.join(b);
+  ASSERT_TRUE(h.connect_all());
+  util::Timestamp joined = h.now();
+  h.run_for(1s);
+
+  auto stream = b.stream_for("alice-video");
+  ASSERT_TRUE(stream);
+  auto rx = b.rtp_from(stream->ssrc);
+  ASSERT_FALSE(rx.empty());
+  auto first = rx.front().rtp();
+  EXPECT_TRUE(vp8_keyframe_payload(first.payload())) << "the first video packet forwarded is a keyframe";
+
+  // The keyframe came from a PLI for Alice's video SSRC.
+  auto plis = a.plis();
+  ASSERT_FALSE(plis.empty());
+  EXPECT_EQ(uint32_t(plis.front().value.media_ssrc), a.video_ssrc);
+  EXPECT_GE(plis.front().at, joined - 100ms);
+
+  // Delta frames Alice sent after Bob's subscription started and before that
+  // keyframe were held back: every forwarded packet is the keyframe or later.
+  const SentRtp* key = nullptr;
+  for (const auto& s : a.sent)
+    if (s.ssrc == a.video_ssrc && s.keyframe) {
+      key = &s;
+      break;
+    }
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(first.timestamp(), key->timestamp);
+  size_t held_back = 0;
+  for (const auto& s : a.sent)
+    if (s.ssrc == a.video_ssrc && s.at >= joined && s.at < key->at) ++held_back;
+  EXPECT_GT(held_back, 0u) << "the test needs deltas between subscription and keyframe";
+  size_t after = 0;
+  for (const auto& s : a.sent)
+    if (s.ssrc == a.video_ssrc && !s.rtx && util::seq_newer(s.seq, uint16_t(key->seq - 1)) && s.at <= h.now() - 10ms)
+      ++after;
+  EXPECT_EQ(rx.size(), after) << "everything from the keyframe on is forwarded, nothing before it";
+  // Audio is not held back.
+  auto audio = b.stream_for("alice-audio");
+  ASSERT_TRUE(audio);
+  EXPECT_FALSE(b.rtp_from(audio->ssrc).empty());
+}
+
+TEST(Forwarding, SubscriberPlisAreThrottledTowardsThePublisher) {
+  Harness h(3);
+  Client& a = h.add_client({.name = "alice"});
+  Client& b = h.add_client({.name = "bob"});
+  h.join(a);
+  h.join(b);
+  ASSERT_TRUE(h.connect_all());
+  a.start_media(h.now());
+  b.start_media(h.now());
+  h.run_for(1s);
+  auto stream = b.stream_for("alice-video");
+  ASSERT_TRUE(stream);
+  ASSERT_FALSE(b.rtp_from(stream->ssrc).empty());
+
+  auto send_pli = [&] {
+    uint8_t buf[rtcp::Pli::kSize];
+    size_t n = rtcp::Pli::write(buf, rtp::Ssrc{b.rtcp_ssrc}, rtp::Ssrc{stream->ssrc});
+    ASSERT_TRUE(b.send_rtcp({buf, n}));
+  };
+  size_t before = a.plis().size();
+  // Ten PLIs within 250 ms become one PLI to Alice (kKeyframeRequestInterval).
+  for (int i = 0; i < 10; ++i) {
+    send_pli();
+    h.run_for(25ms);
+  }
+  auto plis = a.plis();
+  ASSERT_EQ(plis.size(), before + 1);
+  EXPECT_EQ(uint32_t(plis.back().value.media_ssrc), a.video_ssrc);
+  // Once the interval has passed, the next request goes through.
+  h.run_for(100ms);
+  send_pli();
+  h.run_for(20ms);
+  EXPECT_EQ(a.plis().size(), before + 2);
+  auto snap = h.snapshot_of("bob");
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->media.plis_received, 11u);
+}
+
+
+TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
+  Harness h(4);
+  Client& a = h.add_client({.name = "alice"});
+  Client& b = h.add_client({.name = "bob"});
+  h.join(a);
+  h.join(b);
+  ASSERT_TRUE(h.connect_all());
+  // Alice's sequence numbers wrap within the first seconds.
+  a.next_video_seq = 65500;
+  a.next_audio_seq = 65400;
+  a.start_media(h.now());
+  b.start_media(h.now());
+  // Longer than ICE consent's 30 s (RFC 7675): the clients' checks keep it alive.
+  h.run_for(40s);
+  EXPECT_TRUE(a.closed.empty() && b.closed.empty());
+  EXPECT_TRUE(a.connected() && b.connected());
+  EXPECT_EQ(h.snapshot_of("alice")->transport_state, "connected");
+  for (bool video : {false, true}) expect_forwarded(a, b, video);
+  auto s = b.stream_for("alice-video");
+  ASSERT_TRUE(s);
+  auto rx = b.rtp_from(s->ssrc);
+  EXPECT_GT(rx.back().at, h.now() - 100ms);
+  EXPECT_GT(rx.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace sb::sfu::test

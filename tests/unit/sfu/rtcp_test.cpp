@@ -1,0 +1,229 @@
+// Loss repair and reports through the WorkerCore: a subscriber's NACK answered
+// with RTX from the cache, the publisher's losses NACKed and repaired by its
+// RTX, sender reports carrying the publisher's clock, receiver reports and
+// transport-wide feedback towards the publisher.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "sfu/SfuHarness.hpp"
+
+namespace sb::sfu::test {
+namespace {
+
+namespace rtcp = rtp::rtcp;
+
+/// Alice publishes, Bob receives; both connected and a second of media passed.
+struct Call {
+  explicit Call(uint64_t seed) : h(seed), a(h.add_client({.name = "alice"})), b(h.add_client({.name = "bob"})) {
+    h.join(a);
+    h.join(b);
+    EXPECT_TRUE(h.connect_all());
+    a.start_media(h.now());
+    b.start_media(h.now());
+    h.run_for(1s);
+    auto s = b.stream_for("alice-video");
+    EXPECT_TRUE(s.has_value());
+    if (s) video = *s;
+  }
+  bool nack(uint16_t seq) {
+    uint8_t buf[64];
+    uint16_t lost[] = {seq};
+    size_t n = rtcp::Nack::write(buf, rtp::Ssrc{b.rtcp_ssrc}, rtp::Ssrc{video.ssrc}, lost);
+    return n > 0 && b.send_rtcp({buf, n});
+  }
+  /// Drops Alice's first transmission of these video sequence numbers on their way to the core.
+  void drop_publisher_video(std::set<uint16_t> seqs) {
+    h.net.set_filter([this, seqs = std::move(seqs)](const sim::SimDatagram& d) mutable {
+      if (d.from != a.addr || d.data.size() < 12 || rtp::is_rtcp(d.data) || d.data[0] < 128 || d.data[0] > 191)
+        return true;
+      if (util::load_be32(&d.data[8]) != a.video_ssrc) return true;  // SRTP leaves the header in clear
+      return seqs.erase(util::load_be16(&d.data[2])) == 0;
+    });
+  }
+
+  Harness h;
+  Client& a;
+  Client& b;
+  OfferedStream video;
+};
+
+TEST(Rtcp, SubscriberNackIsAnsweredWithRtxFromTheCache) {
+  Call c(21);
+  auto rx = c.b.rtp_from(c.video.ssrc);
+  ASSERT_GT(rx.size(), 20u);
+  ASSERT_NE(c.video.rtx_ssrc, 0u);
+  auto rtx_pt = c.video.rtx_pt(c.b.spec.video_pt);
+  ASSERT_TRUE(rtx_pt.has_value());
+
+  const auto target = rx[rx.size() - 5];  // ~200 ms old
+  const auto orig = target.rtp();
+  ASSERT_TRUE(c.nack(orig.sequence()));
+  c.h.run_for(20ms);
+  auto rtx = c.b.rtp_from(c.video.rtx_ssrc);
+  ASSERT_EQ(rtx.size(), 1u);
+  auto p = rtx.front().rtp();
+  // RFC 4588 §4: RTX SSRC and PT as signalled (FID group, apt), OSN = the
+  // subscriber's sequence number, then the original payload.
+  EXPECT_EQ(uint8_t(p.payload_type()), *rtx_pt);
+  EXPECT_EQ(uint8_t(p.payload_type()), c.b.spec.rtx_pt);
+  EXPECT_EQ(p.timestamp(), orig.timestamp());
+  ASSERT_EQ(p.payload().size(), orig.payload().size() + 2);
+  EXPECT_EQ(util::load_be16(p.payload().data()), orig.sequence());
+  EXPECT_TRUE(std::equal(orig.payload().begin(), orig.payload().end(), p.payload().begin() + 2));
+  EXPECT_TRUE(transport_seq_of(p, c.b.spec.ext_twcc).has_value());
+
+  // Too old for the cache (RetransmissionCache::kMaxAge): nothing.
+  c.h.run_for(1500ms);
+  ASSERT_TRUE(c.nack(rx.front().rtp().sequence()));
+  // Never sent: nothing.
+  ASSERT_TRUE(c.nack(uint16_t(c.b.rtp_from(c.video.ssrc).back().rtp().sequence() + 100)));
+  c.h.run_for(20ms);
+  EXPECT_EQ(c.b.rtp_from(c.video.rtx_ssrc).size(), 1u);
+  auto snap = c.h.snapshot_of("bob");
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->media.nacks_received, 3u);
+  EXPECT_EQ(snap->media.retransmitted, 1u);
+}
+
+TEST(Rtcp, PublisherLossIsNackedAndRepairedWithRtx) {
+  Call c(22);
+  const uint16_t x = uint16_t(c.a.next_video_seq + 10);
+  const std::set<uint16_t> lost = {x, uint16_t(x + 1), uint16_t(x + 5)};
+  c.drop_publisher_video(lost);
+  c.h.run_for(1s);
+
+  // NACKs (RTPFB FMT 1) for Alice's video SSRC name exactly what was lost.
+  std::set<uint16_t> nacked;
+  for (const auto& [at, bytes] : c.a.rtcp_of(rtcp::PacketType::kRtpfb, rtcp::kFmtNack)) {
+    auto nack = rtcp::Nack::parse(*rtcp::PacketView::parse(bytes));
+    ASSERT_TRUE(nack.ok());
+    EXPECT_EQ(uint32_t(nack->media_ssrc()), c.a.video_ssrc);
+    nack->for_each_lost([&](uint16_t s) { nacked.insert(s); });
+  }
+  EXPECT_EQ(nacked, lost);
+  // Alice answered each once with RTX (OSN = the lost sequence number).
+  std::set<uint16_t> repaired;
+  for (const auto& s : c.a.sent)
+    if (s.rtx) repaired.insert(util::load_be16(s.payload().data()));
+  EXPECT_EQ(repaired, lost);
+
+  // Bob gets the restored packets, under his numbering, with the original payload.
+  auto rx = c.b.rtp_from(c.video.ssrc);
+  ASSERT_FALSE(rx.empty());
+  std::optional<uint16_t> offset;
+  std::set<uint16_t> bob_seqs;
+  for (const auto& r : rx) {
+    auto p = r.rtp();
+    bob_seqs.insert(p.sequence());
+    for (const auto& s : c.a.sent) {
+      if (s.ssrc != c.a.video_ssrc || s.timestamp != p.timestamp()) continue;
+      auto sp = s.payload();
+      if (!std::equal(sp.begin(), sp.end(), p.payload().begin(), p.payload().end())) continue;
+      uint16_t o = uint16_t(p.sequence() - s.seq);
+      if (!offset) offset = o;
+      EXPECT_EQ(o, *offset) << "Bob's seq " << p.sequence() << " is Alice's " << s.seq;
+    }
+  }
+  ASSERT_TRUE(offset.has_value());
+  for (uint16_t s : lost) EXPECT_TRUE(bob_seqs.contains(uint16_t(s + *offset))) << "restored " << s;
+  // Nothing missing in Bob's stream from first to last.
+  uint16_t first = rx.front().rtp().sequence();
+  EXPECT_EQ(bob_seqs.size(), size_t(uint16_t(rx.back().rtp().sequence() - first) + 1));
+  auto snap = c.h.snapshot_of("alice");
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->media.rtx_received, lost.size());
+}
+
+TEST(Rtcp, ReceiverReportsTellThePublisherItsLoss) {
+  Call c(23);
+  c.a.respond_to_nack = false;
+  const uint16_t x = uint16_t(c.a.next_video_seq + 3);
+  c.drop_publisher_video({x, uint16_t(x + 2), uint16_t(x + 4), uint16_t(x + 6), uint16_t(x + 8)});
+  c.h.run_for(2s);
+  auto blocks = c.a.report_blocks(c.a.video_ssrc);
+  ASSERT_FALSE(blocks.empty());
+  const auto& last = blocks.back().value;
+  EXPECT_EQ(last.cumulative_lost, 5);
+  // Extended highest sequence number received (RFC 3550 §6.4.1), within the
+  // packets still in flight when the report was written.
+  uint16_t highest = uint16_t(last.extended_highest_sequence);
+  EXPECT_LE(uint16_t(c.a.next_video_seq - 1 - highest), 20);
+  bool some_fraction = false;
+  for (const auto& b : blocks) some_fraction |= b.value.fraction_lost > 0;
+  EXPECT_TRUE(some_fraction) << "a report covering the loss interval says so";
+  // Audio lost nothing.
+  auto audio = c.a.report_blocks(c.a.audio_ssrc);
+  ASSERT_FALSE(audio.empty());
+  EXPECT_EQ(audio.back().value.cumulative_lost, 0);
+}
+
+/// A subscriber SR sent at `sent` should continue the publisher's SR (N, R)
+/// that reached the core at `arrived`: ntp = N + Δ, rtp = R + Δ·clock.
+void expect_mapping(const rtcp::SenderInfo& got, util::Timestamp sent, const SentSr& pub, util::Timestamp arrived,
+                    uint32_t clock) {
+  auto delta = sent - arrived;
+  double delta_s = std::chrono::duration<double>(delta).count();
+  int64_t ntp_err = int64_t(got.ntp.value - pub.ntp.value) - int64_t(delta_s * 4294967296.0);
+  EXPECT_LE(std::abs(util::to_micros(ntp_to_duration(ntp_err))), 1000) << "NTP off by " << ntp_err;
+  int64_t rtp_err = int32_t(got.rtp_timestamp - pub.rtp_timestamp) - int64_t(delta_s * clock);
+  EXPECT_LE(std::abs(rtp_err), int64_t(clock / 1000)) << "RTP off by " << rtp_err << " ticks";
+}
+
+TEST(Rtcp, SenderReportsCarryThePublishersClock) {
+  Call c(24);  // links: 1 ms, no jitter
+  c.h.run_for(3s);
+  auto audio = c.b.stream_for("alice-audio");
+  ASSERT_TRUE(audio);
+  for (auto [stream, pub_ssrc, clock] : {std::tuple{c.video, c.a.video_ssrc, 90000u},
+                                          std::tuple{*audio, c.a.audio_ssrc, 48000u}}) {
+    SCOPED_TRACE(clock);
+    auto srs = c.b.sender_reports(stream.ssrc);
+    ASSERT_GE(srs.size(), 4u);
+    size_t checked = 0;
+    for (const auto& sr : srs) {
+      util::Timestamp sent = sr.at - 1ms;
+      // The publisher's latest SR that had reached the core by then.
+      const SentSr* pub = nullptr;
+      for (const auto& p : c.a.sent_srs)
+        if (p.ssrc == pub_ssrc && p.at + 1ms < sent) pub = &p;
+      if (pub == nullptr) continue;
+      expect_mapping(sr.value, sent, *pub, pub->at + 1ms, clock);
+      ++checked;
+    }
+    EXPECT_GE(checked, 3u);
+  }
+}
+
+TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
+  Call c(25);
+  c.h.run_for(2s);
+  auto fb = c.a.rtcp_of(rtcp::PacketType::kRtpfb, rtcp::kFmtTransportFeedback);
+  ASSERT_GT(fb.size(), 20u);
+  std::set<uint16_t> covered;
+  for (size_t i = 0; i < fb.size(); ++i) {
+    auto pv = rtcp::PacketView::parse(fb[i].value);
+    ASSERT_TRUE(pv.ok());
+    auto t = rtcp::TransportFeedback::parse(*pv);
+    ASSERT_TRUE(t.ok()) << "feedback " << i;
+    t->for_each_packet([&](const rtcp::TwccPacketStatus& s) {
+      if (s.received) covered.insert(s.seq);
+    });
+    if (i > 0) {
+      auto gap = fb[i].at - fb[i - 1].at;
+      EXPECT_GE(gap, 45ms) << "feedback " << i;
+      EXPECT_LE(gap, 105ms) << "feedback " << i;
+    }
+  }
+  // Every transport-wide sequence number Alice sent, but the last ~100 ms.
+  size_t expected = 0;
+  for (const auto& s : c.a.sent) {
+    if (s.at > c.h.now() - 100ms) continue;
+    ++expected;
+    EXPECT_TRUE(covered.contains(s.transport_seq)) << "transport seq " << s.transport_seq;
+  }
+  EXPECT_GT(expected, 200u);
+}
+
+}  // namespace
+}  // namespace sb::sfu::test
