@@ -216,6 +216,7 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                            {"rtcp_packets", m.rtcp_packets},
                            {"unknown_ssrc", m.unknown_ssrc},
                            {"rtx_received", m.rtx_received},
+                           {"rtx_duplicates", m.rtx_duplicates},
                            {"forwarded", m.forwarded},
                            {"nacks_received", m.nacks_received},
                            {"retransmitted", m.retransmitted},

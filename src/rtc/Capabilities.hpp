@@ -44,6 +44,10 @@ inline constexpr std::array<FeedbackType, 5> kSupportedFeedback = {
 /// any participant id can name a media stream. Empty input gives "-".
 std::string to_msid_token(std::string_view s);
 
+/// Start bitrate suggested to browsers publishing video (Chromium's
+/// x-google-start-bitrate fmtp parameter; other browsers ignore it).
+inline constexpr int kVideoStartBitrateKbps = 2000;
+
 bool is_supported_extension(std::string_view uri);
 bool is_supported_feedback(const sdp::RtcpFeedback& fb);
 /// A primary (non-RTX) codec Switchboard forwards for this kind of media.

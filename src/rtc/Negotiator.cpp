@@ -298,6 +298,16 @@ util::Result<MediaLine> Negotiator::answer_line(const sdp::SessionDescription& o
     for (const auto& f : m.wildcard_feedback)
       if (is_supported_feedback(f) && std::find(fb.begin(), fb.end(), f) == fb.end()) fb.push_back(f);
     kept.feedback = std::move(fb);
+    if (l.kind == sdp::MediaKind::Video) {
+      // Chromium starts its encoder at 300 kbps and shrinks the picture to fit,
+      // then takes half a minute to grow it back although the bandwidth estimate
+      // allows more. A start bitrate in the answer lets it begin near a useful
+      // rate; transport-wide feedback corrects it within a second if too high.
+      auto params = kept.fmtp_params;
+      if (!sdp::find_param(params, "x-google-start-bitrate"))
+        params.push_back({"x-google-start-bitrate", std::to_string(kVideoStartBitrateKbps)});
+      kept.set_fmtp(std::move(params));
+    }
     l.codecs.push_back(std::move(kept));
   }
   // A line we send on offers only what the track carries, when the peer still

@@ -125,6 +125,7 @@ class Transport {
   // ---- output
   /// Control datagrams (STUN, DTLS) go into `out`.
   void flush(util::DatagramSink& out);
+  bool has_pending_output() const { return !control_out_.empty(); }
   std::optional<TransportEvent> poll_event();
   util::Timestamp poll_timeout() const;
 

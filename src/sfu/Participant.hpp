@@ -22,7 +22,8 @@ struct ParticipantStats {
   uint64_t rtp_packets = 0;    ///< decrypted RTP received from the participant
   uint64_t rtcp_packets = 0;   ///< decrypted RTCP received
   uint64_t unknown_ssrc = 0;   ///< RTP that maps to no published m-section
-  uint64_t rtx_received = 0;   ///< retransmissions from the publisher (RFC 4588)
+  uint64_t rtx_received = 0;   ///< retransmissions from the publisher that repaired a loss (RFC 4588)
+  uint64_t rtx_duplicates = 0; ///< RTX of packets we already had (bandwidth probes), dropped
   uint64_t padding_dropped = 0;
   uint64_t forwarded = 0;      ///< RTP sent to this participant
   uint64_t nacks_received = 0; ///< sequence numbers this participant asked for again
@@ -88,6 +89,10 @@ class Participant {
   rtp::TwccRecorder twcc;
 
   util::Timestamp next_report{};
+  /// Cached earliest deadline of this participant (WorkerCore::touch keeps it).
+  util::Timestamp deadline = util::kNever;
+  /// Queued in WorkerCore's list of participants with control output to flush.
+  bool flush_pending = false;
   /// True once the transport died or the participant left; removed after the round.
   bool closing = false;
   /// The first offer from the participant was answered (it has a transport).

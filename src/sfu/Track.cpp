@@ -13,6 +13,7 @@ Track::Track(Participant& publisher, const rtc::MediaLine& line, std::string id)
     }
   }
   if (!codecs_.empty()) clock_rate_ = codecs_.front().clock_rate;
+  for (const auto& c : codecs_) nack_enabled_ |= c.has_feedback("nack");
   if (!line.remote_ssrcs.empty()) ssrc_ = line.remote_ssrcs.front();
   for (auto [primary, rtx] : line.remote_rtx)
     if (primary == ssrc_) rtx_ssrc_ = rtx;
@@ -40,7 +41,7 @@ void Track::on_packet(util::Timestamp now, const rtp::PacketView& packet, util::
   ++packets_;
   if (!stats_) stats_.emplace(packet.ssrc(), clock_rate_);
   stats_->on_packet(packet, now);
-  nack_.on_packet(now, packet.sequence());
+  if (nack_enabled_) nack_.on_packet(now, packet.sequence());
   cache_.insert(now, packet.sequence(), raw);
 }
 

@@ -52,6 +52,9 @@ class Track {
   /// The primary payload type an RTX payload type repairs, if `pt` is RTX here.
   std::optional<uint8_t> apt_of(uint8_t rtx_pt) const;
   bool has_rtx() const { return !rtx_apt_.empty(); }
+  /// The publisher's m-section negotiated generic NACK (RFC 4585 §4.2): only then
+  /// are its losses NACKed.
+  bool nack_enabled() const { return nack_enabled_; }
   /// The publisher's header extensions on this m-section (its ids).
   const std::vector<sdp::Extmap>& extmaps() const { return extmaps_; }
 
@@ -87,6 +90,7 @@ class Track {
   std::vector<sdp::Codec> codecs_;
   std::vector<std::pair<uint8_t, uint8_t>> rtx_apt_;  // rtx pt → primary pt
   std::vector<sdp::Extmap> extmaps_;
+  bool nack_enabled_ = false;
   uint32_t ssrc_ = 0;
   uint32_t rtx_ssrc_ = 0;
   std::optional<rtp::ReceiveStats> stats_;

@@ -32,6 +32,9 @@ constexpr util::Duration kReportInterval = std::chrono::milliseconds(500);
 /// NACKed sequence numbers gathered per timer round.
 constexpr size_t kMaxNacksPerRound = 64;
 constexpr size_t kRtcpBuffer = 1200;
+/// Timers are coalesced to this grid: a worker wakes at most 200 times a second
+/// for housekeeping, however many participants it hosts.
+constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 }  // namespace
 
 WorkerCore::WorkerCore(WorkerConfig config, std::unique_ptr<util::Random> rng)
@@ -94,6 +97,7 @@ void WorkerCore::join(util::Timestamp now, ConnId conn, const std::string& room_
   room->participants.emplace(conn, std::move(p));
   by_conn_[conn] = {room.get(), raw};
   by_ufrag_[creds.ufrag] = raw;
+  touch(*raw);
   log()->debug("conn {}: \"{}\" joined room \"{}\" on this worker (ufrag {})", conn, self_id, room_id, creds.ufrag);
 }
 
@@ -147,6 +151,7 @@ void WorkerCore::offer(util::Timestamp, ConnId conn, const std::string& sdp) {
   }
   refresh_subscriptions(*p);
   maybe_offer_all(*room);
+  touch(*p);
 }
 
 void WorkerCore::answer(util::Timestamp, ConnId conn, const std::string& sdp) {
@@ -178,6 +183,7 @@ void WorkerCore::leave(util::Timestamp now, ConnId conn) {
   p->transport().close(now);  // close_notify tells the browser at once
   p->closing = true;
   dead_.push_back(conn);
+  touch(*p);
 }
 
 void WorkerCore::remove(ConnId conn) {
@@ -350,6 +356,7 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
     p.transport().handle_datagram(now, from, data);
     if (const auto* lite = p.transport().lite_agent(); lite && lite->is_validated(from)) learn_address(p, from);
     drain_events(now, p, out);
+    touch(p);
     return;
   }
   auto it = by_addr_.find(from);
@@ -359,9 +366,16 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
   }
   Participant& p = *it->second;
   auto rx = p.transport().handle_datagram(now, from, data);
-  if (rx.kind == rtc::Transport::Received::Kind::kRtp) on_rtp(now, p, rx.packet, out);
-  else if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, p, rx.packet, out);
+  if (rx.kind == rtc::Transport::Received::Kind::kRtp) {
+    on_rtp(now, p, rx.packet, out);
+    // Media only moves the participant's timers earlier when it starts a NACK
+    // or feedback cycle; checking those two is cheaper than a full refresh.
+    if (p.twcc.poll_timeout() < p.deadline) touch(p);
+    return;
+  }
+  if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, p, rx.packet, out);
   drain_events(now, p, out);
+  touch(p);
 }
 
 Participant::SsrcRoute* WorkerCore::resolve_ssrc(Participant& p, const rtp::PacketView& packet) {
@@ -429,11 +443,18 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
     ++p.stats().padding_dropped;
     return;
   }
+  uint16_t osn = util::load_be16(payload.data());
+  if (track.cache().find(now, osn)) {
+    // We already have the original: this is a bandwidth probe or a repair that
+    // raced the original. Forwarding it again would duplicate it everywhere.
+    ++p.stats().rtx_duplicates;
+    return;
+  }
   ++p.stats().rtx_received;
   uint8_t restored[util::kMaxDatagram];
   size_t csrc_end = 12 + 4 * packet->csrc_count();
   util::ByteView ext_block = packet->data().subspan(csrc_end, packet->header_size() - csrc_end);
-  rtp::RtpHeader h{packet->marker(), rtp::PayloadType{*apt}, util::load_be16(payload.data()), packet->timestamp(),
+  rtp::RtpHeader h{packet->marker(), rtp::PayloadType{*apt}, osn, packet->timestamp(),
                    rtp::Ssrc{track.ssrc()}, {}};
   size_t len = rtp::write_packet(restored, h, ext_block, payload.subspan(2));
   auto original = rtp::PacketView::parse({restored, len});
@@ -529,7 +550,8 @@ util::Timestamp WorkerCore::participant_deadline(const Participant& p) const {
   if (!p.transport().connected() || p.closing) return t;
   t = util::earliest(t, p.next_report);
   t = util::earliest(t, p.twcc.poll_timeout());
-  for (const auto& track : p.tracks) t = util::earliest(t, track->nack().poll_timeout());
+  for (const auto& track : p.tracks)
+    if (track->nack_enabled()) t = util::earliest(t, track->nack().poll_timeout());
   return t;
 }
 
@@ -549,7 +571,7 @@ void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, uti
   }
   // Losses on the publisher's path are NACKed (RFC 4585 §6.2.1).
   for (auto& track : p.tracks) {
-    if (track->nack().poll_timeout() > now || track->ssrc() == 0) continue;
+    if (!track->nack_enabled() || track->nack().poll_timeout() > now || track->ssrc() == 0) continue;
     uint16_t seqs[kMaxNacksPerRound];
     size_t count = track->nack().poll_nacks(now, seqs);
     if (count == 0) continue;
@@ -591,27 +613,50 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
     if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), out);
 }
 
-void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
-  for (auto& [conn, e] : by_conn_) {
-    Participant& p = *e.participant;
-    if (participant_deadline(p) <= now) on_participant_timeout(now, p, out);
+void WorkerCore::touch(Participant& p) {
+  p.deadline = participant_deadline(p);
+  next_deadline_ = util::earliest(next_deadline_, p.deadline);
+  if (!p.flush_pending && p.transport().has_pending_output()) {
+    p.flush_pending = true;
+    pending_flush_.push_back(&p);
   }
 }
 
+void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
+  util::Timestamp next = util::kNever;
+  for (auto& [conn, e] : by_conn_) {
+    Participant& p = *e.participant;
+    if (p.deadline <= now) {
+      on_participant_timeout(now, p, out);
+      p.deadline = participant_deadline(p);
+      if (!p.flush_pending && p.transport().has_pending_output()) {
+        p.flush_pending = true;
+        pending_flush_.push_back(&p);
+      }
+    }
+    next = util::earliest(next, p.deadline);
+  }
+  next_deadline_ = next;
+}
+
 util::Timestamp WorkerCore::poll_timeout() const {
-  util::Timestamp t = util::kNever;
-  for (const auto& [conn, e] : by_conn_) t = util::earliest(t, participant_deadline(*e.participant));
-  return t;
+  if (next_deadline_ == util::kNever) return util::kNever;
+  // Round up to the grid so that nearby deadlines share one wakeup.
+  auto since = next_deadline_.time_since_epoch();
+  auto rem = since % kTimerGranularity;
+  return rem == util::Duration::zero() ? next_deadline_ : next_deadline_ + (kTimerGranularity - rem);
 }
 
 void WorkerCore::flush(util::Timestamp, util::DatagramSink& out) {
-  for (auto& [conn, e] : by_conn_) e.participant->transport().flush(out);
+  for (Participant* p : pending_flush_) {
+    p->flush_pending = false;
+    p->transport().flush(out);
+  }
+  pending_flush_.clear();
   if (dead_.empty()) return;
   auto dead = std::move(dead_);
   dead_.clear();
   for (ConnId c : dead) remove(c);
-  // Removing a publisher queues offers (and their signaling) for the others.
-  for (auto& [conn, e] : by_conn_) e.participant->transport().flush(out);
 }
 
 std::vector<ParticipantSnapshot> WorkerCore::snapshot() const {

@@ -122,6 +122,10 @@ class WorkerCore {
   void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);
   void send_reports(util::Timestamp now, Participant& p, util::DatagramSink& out);
   util::Timestamp participant_deadline(const Participant& p) const;
+  /// After anything happened to `p`: refreshes its cached deadline and queues
+  /// its control output. Keeps per-batch work independent of the number of
+  /// participants on the worker.
+  void touch(Participant& p);
   void learn_address(Participant& p, const util::SocketAddr& from);
   void emit(ConnId conn, decltype(SignalOut::message) m);
   void emit_error(ConnId conn, std::string code, std::string message, std::string event);
@@ -136,6 +140,8 @@ class WorkerCore {
   util::SocketAddr default_address_;
   std::deque<SignalOut> signals_;
   std::vector<ConnId> dead_;  // participants whose transport failed, removed after the round
+  std::vector<Participant*> pending_flush_;
+  util::Timestamp next_deadline_ = util::kNever;
   WorkerStats stats_;
 };
 
