@@ -1,0 +1,36 @@
+#pragma once
+// What one run of the load generator does (filled from the command line).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "srtp/Profile.hpp"
+
+namespace sb::load {
+
+struct LoadConfig {
+  /// Signaling endpoint, e.g. "ws://127.0.0.1:8080/".
+  std::string url = "ws://127.0.0.1:8080/";
+  int rooms = 1;
+  int publishers = 1;   ///< per room
+  int subscribers = 1;  ///< per room
+  double duration_s = 10;
+  uint32_t video_bitrate = 1'000'000;  ///< bits per second of the VP8 stream
+  int fps = 30;
+  bool audio = false;  ///< publishers also send Opus-sized audio (20 ms packets)
+  double keyframe_interval_s = 0;  ///< periodic keyframes (0: only on PLI/FIR and at start)
+  /// Offered in DTLS use_srtp, most preferred first.
+  std::vector<srtp::Profile> srtp_profiles{srtp::Profile::AeadAes128Gcm, srtp::Profile::AesCm128HmacSha1_80};
+  double ramp_per_s = 50;  ///< participants started per second
+  /// Local address the participants' UDP sockets bind to (empty: derived from the URL host).
+  std::string bind_ip;
+  /// How long a participant may take from joinRoom to a connected transport.
+  double connect_timeout_s = 15;
+  /// Receivers send transport-wide CC feedback every 50 ms, as browsers do
+  /// (off: only receiver reports and NACKs, a lighter generator).
+  bool twcc_feedback = true;
+  bool progress = true;  ///< the once-a-second line on stderr
+  std::string room_prefix = "load";
+};
+
+}  // namespace sb::load

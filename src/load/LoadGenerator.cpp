@@ -1,0 +1,401 @@
+#include "load/LoadGenerator.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "dtls/Certificate.hpp"
+#include "load/BatchSender.hpp"
+#include "load/Histogram.hpp"
+#include "load/MediaStats.hpp"
+#include "load/SignalingClient.hpp"
+#include "load/VirtualPeer.hpp"
+#include "net/UdpSocket.hpp"
+
+namespace sb::load {
+
+namespace {
+
+constexpr size_t kMaxErrorMessages = 20;
+constexpr int kMaxEpollEvents = 256;
+/// After publishers stop, receivers keep listening this long for packets in flight.
+constexpr util::Duration kDrainTime = std::chrono::milliseconds(500);
+constexpr util::Duration kProgressInterval = std::chrono::seconds(1);
+constexpr util::Duration kSignalingCloseLimit = std::chrono::seconds(3);
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "used from a signal handler");
+
+double seconds(util::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+double rusage_seconds(int who) {
+  rusage ru{};
+  if (getrusage(who, &ru) != 0) return 0;
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// utime + stime of a process from /proc/<pid>/stat (fields 14 and 15), in seconds.
+double process_cpu_seconds(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+Quantiles quantiles(const Histogram& h) {
+  return {double(h.quantile(0.5)), double(h.quantile(0.99)), double(h.max())};
+}
+
+}  // namespace
+
+util::Result<WsUrl> parse_ws_url(const std::string& url) {
+  std::string_view rest = url;
+  if (rest.starts_with("ws://")) rest.remove_prefix(5);
+  else if (rest.find("://") != std::string_view::npos) return util::make_error("only ws:// URLs are supported: " + url);
+  WsUrl out;
+  auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  std::string_view host = authority, port = "80";
+  if (authority.starts_with('[')) {
+    auto end = authority.find(']');
+    if (end == std::string_view::npos) return util::make_error("bad IPv6 literal in " + url);
+    host = authority.substr(1, end - 1);
+    if (end + 1 < authority.size() && authority[end + 1] == ':') port = authority.substr(end + 2);
+  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || port.empty()) return util::make_error("no host or port in " + url);
+  out.host = std::string(host);
+  out.port = std::string(port);
+  return out;
+}
+
+/// Everything one run owns; lives on the heap (the batch buffers are large).
+struct LoadGenerator::State {
+  LoadConfig config;
+  std::shared_ptr<const dtls::Certificate> certificate;
+  std::unique_ptr<util::Random> rng = util::make_system_random();
+  MediaStats stats;
+  net::RecvBatch recv;
+  BatchSender sender;
+  std::vector<PeerConfig> plans;
+  std::vector<std::unique_ptr<VirtualPeer>> peers;  // index = plan index, started in order
+  std::unique_ptr<SignalingClient> signaling;
+  util::SocketAddr bind_addr;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  uint64_t errors = 0;
+  std::vector<std::string> error_messages;
+  // Progress.
+  uint64_t last_sent = 0, last_received = 0;
+  int64_t last_expected = 0, last_received_seq = 0;
+
+  ~State() {
+    signaling.reset();
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void error(std::string message) {
+    ++errors;
+    if (error_messages.size() < kMaxErrorMessages) error_messages.push_back(std::move(message));
+  }
+
+  void fail_peer(VirtualPeer& p, const std::string& why) {
+    if (p.failed()) return;
+    p.fail(why);
+    error(p.config().self_id + ": " + why);
+  }
+
+  util::Result<void> start_peer(size_t i) {
+    auto socket = net::UdpSocket::bind(bind_addr);
+    if (!socket) return util::make_error(socket.error());
+    auto peer = std::make_unique<VirtualPeer>(plans[i], std::move(socket.value()), certificate, *rng, stats);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i + 1;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, peer->socket().fd(), &ev) != 0)
+      return util::make_error("epoll_ctl failed (too many sockets?)");
+    signaling->join(i, plans[i].room_id, plans[i].self_id, peer->create_offer());
+    peers.push_back(std::move(peer));
+    return {};
+  }
+
+  void handle_signaling(util::Timestamp now, bool closing) {
+    uint64_t counter = 0;
+    [[maybe_unused]] auto n = ::read(wake_fd, &counter, sizeof counter);
+    for (auto& e : signaling->take_events()) {
+      if (e.peer >= peers.size()) continue;
+      VirtualPeer& p = *peers[e.peer];
+      switch (e.kind) {
+        case SignalEvent::Kind::kJoined: p.on_joined(e.at); break;
+        case SignalEvent::Kind::kAnswer:
+          if (auto r = p.on_answer(now, e.text); !r) fail_peer(p, r.error());
+          break;
+        case SignalEvent::Kind::kOffer:
+          if (p.failed()) break;
+          if (auto a = p.on_offer(now, e.text)) signaling->send_answer(e.peer, std::move(a.value()));
+          else error(p.config().self_id + ": " + a.error());
+          break;
+        case SignalEvent::Kind::kCandidate: p.on_candidate(e.text); break;
+        case SignalEvent::Kind::kError: error(p.config().self_id + ": server error " + e.text); break;
+        case SignalEvent::Kind::kClosed:
+          if (!closing) fail_peer(p, "signaling: " + e.text);
+          break;
+      }
+    }
+  }
+};
+
+LoadGenerator::LoadGenerator(LoadConfig config, std::optional<int> server_pid)
+    : config_(std::move(config)), server_pid_(server_pid) {}
+
+LoadGenerator::~LoadGenerator() = default;
+
+void LoadGenerator::interrupt() { g_interrupted.store(true); }
+
+util::Result<Summary> LoadGenerator::run() {
+  auto url = parse_ws_url(config_.url);
+  if (!url) return util::make_error(url.error());
+  raise_fd_limit();
+  auto s = std::make_unique<State>();
+  State& st = *s;
+  st.config = config_;
+  auto cert = dtls::Certificate::generate(std::chrono::system_clock::now());
+  if (!cert) return util::make_error("certificate: " + cert.error());
+  st.certificate = cert.value();
+
+  // Local sockets: loopback when the server is on loopback (the server's
+  // candidates then include 127.0.0.1), any address otherwise.
+  std::string bind_ip = config_.bind_ip;
+  if (bind_ip.empty()) {
+    auto host_ip = util::SocketAddr::parse_ip(url->host, 0);
+    bool loopback = url->host == "localhost" || (host_ip && host_ip->is_loopback());
+    bind_ip = loopback ? (host_ip && host_ip->is_v6() ? "::1" : "127.0.0.1") : "0.0.0.0";
+  }
+  auto bind_addr = util::SocketAddr::parse_ip(bind_ip, 0);
+  if (!bind_addr) return util::make_error("bad bind address " + bind_ip);
+  st.bind_addr = *bind_addr;
+
+  st.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  st.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (st.epoll_fd < 0 || st.wake_fd < 0) return util::make_error("epoll/eventfd failed");
+  epoll_event wake_ev{};
+  wake_ev.events = EPOLLIN;
+  wake_ev.data.u64 = 0;
+  epoll_ctl(st.epoll_fd, EPOLL_CTL_ADD, st.wake_fd, &wake_ev);
+
+  st.signaling = std::make_unique<SignalingClient>(url->host, url->port, url->target, st.wake_fd);
+  if (auto r = st.signaling->start(); !r) return util::make_error(r.error());
+
+  // Publishers first (rooms interleaved), so subscribers find tracks to receive.
+  dtls::SessionConfig dtls;
+  dtls.srtp_profiles = config_.srtp_profiles;
+  auto tag = std::to_string(getpid());
+  auto plan = [&](int room, bool publisher, int k) {
+    PeerConfig c;
+    c.index = st.plans.size();
+    c.room_id = config_.room_prefix + "-" + tag + "-" + std::to_string(room);
+    c.self_id = (publisher ? "pub-" : "sub-") + std::to_string(room) + "-" + std::to_string(k);
+    c.publisher = publisher;
+    c.audio = config_.audio;
+    c.video_bitrate = config_.video_bitrate;
+    c.fps = config_.fps;
+    c.keyframe_interval = std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(config_.keyframe_interval_s));
+    c.dtls = dtls;
+    c.loopback_only = st.bind_addr.is_loopback();
+    c.twcc_feedback = config_.twcc_feedback;
+    st.plans.push_back(std::move(c));
+  };
+  for (int k = 0; k < config_.publishers; ++k)
+    for (int r = 0; r < config_.rooms; ++r) plan(r, true, k);
+  for (int k = 0; k < config_.subscribers; ++k)
+    for (int r = 0; r < config_.rooms; ++r) plan(r, false, k);
+
+  const util::Timestamp t0 = util::Clock::now();
+  const double cpu0 = rusage_seconds(RUSAGE_SELF);
+  const double thread_cpu0 = rusage_seconds(RUSAGE_THREAD);
+  const double server_cpu0 = server_pid_ ? process_cpu_seconds(*server_pid_) : -1;
+  const util::Duration ramp_step =
+      std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(1.0 / std::max(0.001, config_.ramp_per_s)));
+  const util::Duration duration =
+      std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(config_.duration_s));
+  const util::Duration connect_timeout =
+      std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(config_.connect_timeout_s));
+  util::Timestamp all_started = util::kNever;
+  util::Timestamp stop_at = util::kNever;    // publishers stop
+  util::Timestamp drain_end = util::kNever;  // the loop ends
+  util::Timestamp next_progress = t0 + kProgressInterval;
+  util::Timestamp last_progress = t0;
+  std::array<epoll_event, kMaxEpollEvents> events;
+
+  for (;;) {
+    util::Timestamp now = util::Clock::now();
+    // Start participants that are due.
+    while (!g_interrupted.load() && st.peers.size() < st.plans.size() && now >= t0 + ramp_step * int64_t(st.peers.size())) {
+      if (auto r = st.start_peer(st.peers.size()); !r) return util::make_error(r.error());
+    }
+    if (st.peers.size() == st.plans.size() && all_started == util::kNever) {
+      all_started = now;
+      stop_at = now + duration;
+    }
+    if (g_interrupted.load() && drain_end == util::kNever) {
+      stop_at = util::earliest(stop_at, now);
+      all_started = util::earliest(all_started, now);
+    }
+    if (now >= stop_at && drain_end == util::kNever) {
+      for (auto& p : st.peers) p->stop_media();
+      drain_end = now + kDrainTime;
+    }
+    if (now >= drain_end) break;
+
+    util::Timestamp wake = util::earliest(next_progress, drain_end == util::kNever ? stop_at : drain_end);
+    if (st.peers.size() < st.plans.size()) wake = util::earliest(wake, t0 + ramp_step * int64_t(st.peers.size()));
+    for (auto& p : st.peers) wake = util::earliest(wake, p->deadline());
+    int timeout_ms = 0;
+    if (wake > now) timeout_ms = int(std::min<int64_t>(1000, (util::to_micros(wake - now) + 999) / 1000));
+    int n = epoll_wait(st.epoll_fd, events.data(), int(events.size()), timeout_ms);
+    now = util::Clock::now();
+    for (int i = 0; i < n; ++i) {
+      uint64_t id = events[size_t(i)].data.u64;
+      if (id == 0) {
+        st.handle_signaling(now, false);
+        continue;
+      }
+      VirtualPeer& p = *st.peers[id - 1];
+      st.sender.use(p.socket());
+      p.on_readable(now, st.recv, st.sender);
+    }
+    now = util::Clock::now();
+    for (auto& p : st.peers) {
+      if (p->deadline() <= now) {
+        st.sender.use(p->socket());
+        p->on_timeout(now, st.sender);
+      }
+      if (!p->connected() && !p->failed() && now - p->created() > connect_timeout)
+        st.fail_peer(*p, "not connected after " + std::to_string(config_.connect_timeout_s) + " s");
+    }
+    st.sender.flush();
+
+    if (now >= next_progress) {
+      next_progress += kProgressInterval;
+      if (config_.progress) {
+        int up = 0, rx = 0;
+        int64_t expected = 0, received = 0;
+        for (auto& p : st.peers) {
+          up += p->connected() && !p->failed();
+          rx += p->receiving();
+          expected += p->packets_expected();
+          received += p->packets_received();
+        }
+        double dt = std::max(1e-3, seconds(now - last_progress));
+        int64_t de = expected - st.last_expected, dr = received - st.last_received_seq;
+        double loss = de > 0 ? double(std::max<int64_t>(0, de - dr)) / double(de) : 0;
+        std::fprintf(stderr,
+                     "[%6.1fs] peers %d/%zu up, %d receiving | out %.0f pps | in %.0f pps | loss %.2f%% | "
+                     "delay p50 %.2f ms p99 %.2f ms | errors %llu\n",
+                     seconds(now - t0), up, st.plans.size(), rx,
+                     double(st.stats.sent_packets - st.last_sent) / dt,
+                     double(st.stats.received_packets - st.last_received) / dt, loss * 100,
+                     double(st.stats.delay_interval_us.quantile(0.5)) / 1000,
+                     double(st.stats.delay_interval_us.quantile(0.99)) / 1000, (unsigned long long)st.errors);
+        st.last_expected = expected;
+        st.last_received_seq = received;
+      }
+      st.last_sent = st.stats.sent_packets;
+      st.last_received = st.stats.received_packets;
+      st.stats.delay_interval_us.reset();
+      last_progress = now;
+    }
+  }
+
+  // Summary, before closing (closing is not part of the measurement).
+  util::Timestamp end = util::Clock::now();
+  Summary sum;
+  sum.rooms = config_.rooms;
+  sum.publishers = config_.publishers * config_.rooms;
+  sum.subscribers = config_.subscribers * config_.rooms;
+  sum.duration_s = seconds((stop_at == util::kNever ? end : stop_at) - t0);
+  sum.sent_packets = st.stats.sent_packets;
+  sum.received_packets = st.stats.received_packets;
+  sum.sent_bytes = st.stats.sent_bytes;
+  sum.received_bytes = st.stats.received_bytes;
+  sum.retransmissions = st.stats.retransmissions_sent;
+  sum.nacks_sent = st.stats.nacks_sent;
+  sum.keyframes_sent = st.stats.keyframes_sent;
+  sum.keyframe_requests = st.stats.keyframe_requests_received;
+  sum.delay_us = quantiles(st.stats.delay_us);
+  Histogram join, connect;
+  int64_t expected = 0, received = 0;
+  bool gcm = false, cm = false;
+  // Everyone receives when there is a publisher in the room besides themselves.
+  const bool subscribers_receive = config_.publishers > 0;
+  const bool publishers_receive = config_.publishers > 1;
+  for (auto& p : st.peers) {
+    bool should_receive = p->config().publisher ? publishers_receive : subscribers_receive;
+    sum.expected_receivers += should_receive;
+    if (p->connected() && !p->failed()) ++sum.connected;
+    if (p->receiving()) ++sum.receiving;
+    else if (should_receive && !p->failed()) st.error(p->config().self_id + ": received no media");
+    if (auto j = p->join_time()) join.record(uint64_t(util::to_millis(*j)));
+    if (auto c = p->connect_time()) connect.record(uint64_t(util::to_millis(*c)));
+    expected += p->packets_expected();
+    received += p->packets_received();
+    std::string_view prof = p->srtp_profile();
+    gcm |= prof == "gcm";
+    cm |= prof == "cm";
+  }
+  sum.expected_packets = uint64_t(std::max<int64_t>(0, expected));
+  sum.loss_fraction = expected > 0 ? double(std::max<int64_t>(0, expected - received)) / double(expected) : 0;
+  sum.join_ms = quantiles(join);
+  sum.connect_ms = quantiles(connect);
+  sum.srtp_profile = gcm && cm ? "mixed" : gcm ? "gcm" : cm ? "cm" : "";
+  sum.cpu_s = rusage_seconds(RUSAGE_SELF) - cpu0;
+  sum.media_thread_cpu_s = rusage_seconds(RUSAGE_THREAD) - thread_cpu0;
+  if (server_pid_ && server_cpu0 >= 0) {
+    double c = process_cpu_seconds(*server_pid_);
+    sum.server_cpu_s = c >= 0 ? c - server_cpu0 : -1;
+  }
+
+  // Leave: DTLS close_notify, then the WebSockets.
+  util::Timestamp now = util::Clock::now();
+  for (auto& p : st.peers) {
+    st.sender.use(p->socket());
+    p->close(now, st.sender);
+  }
+  st.sender.flush();
+  st.signaling->close_all(kSignalingCloseLimit);
+  st.handle_signaling(util::Clock::now(), true);
+  st.signaling->stop();
+  sum.errors = st.errors;
+  sum.error_messages = st.error_messages;
+  return sum;
+}
+
+}  // namespace sb::load

@@ -1,0 +1,64 @@
+#include "load/Summary.hpp"
+
+#include <boost/json.hpp>
+#include <cstdio>
+
+namespace sb::load {
+
+namespace {
+boost::json::object quantiles(const Quantiles& q) { return {{"p50", q.p50}, {"p99", q.p99}, {"max", q.max}}; }
+}  // namespace
+
+std::string Summary::to_json() const {
+  boost::json::array messages;
+  for (const auto& m : error_messages) messages.emplace_back(m);
+  boost::json::object o{
+      {"rooms", rooms},
+      {"publishers", publishers},
+      {"subscribers", subscribers},
+      {"duration_s", duration_s},
+      {"sent_packets", sent_packets},
+      {"received_packets", received_packets},
+      {"expected_packets", expected_packets},
+      {"loss_fraction", loss_fraction},
+      {"delay_us", quantiles(delay_us)},
+      {"join_ms", quantiles(join_ms)},
+      {"connect_ms", quantiles(connect_ms)},
+      {"connected", connected},
+      {"receiving", receiving},
+      {"expected_receivers", expected_receivers},
+      {"errors", errors},
+      {"error_messages", std::move(messages)},
+      {"retransmissions", retransmissions},
+      {"nacks_sent", nacks_sent},
+      {"keyframes_sent", keyframes_sent},
+      {"keyframe_requests", keyframe_requests},
+      {"sent_bytes", sent_bytes},
+      {"received_bytes", received_bytes},
+      {"srtp_profile", srtp_profile},
+      {"cpu_s", cpu_s},
+      {"media_thread_cpu_s", media_thread_cpu_s},
+      {"server_cpu_s", server_cpu_s},
+  };
+  return boost::json::serialize(o);
+}
+
+std::string Summary::to_text() const {
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "%d rooms, %d publishers, %d subscribers, %.1f s, SRTP %s\n"
+                "connected %d/%d, receiving %d/%d, errors %llu\n"
+                "packets sent %llu, received %llu of %llu expected, loss %.3f%%\n"
+                "delay p50 %.0f us, p99 %.0f us, max %.0f us; join p50 %.0f ms, p99 %.0f ms\n"
+                "cpu %.2f s (media thread %.2f s), server cpu %.2f s\n",
+                rooms, publishers, subscribers, duration_s, srtp_profile.c_str(), connected,
+                publishers + subscribers, receiving, expected_receivers, (unsigned long long)errors,
+                (unsigned long long)sent_packets, (unsigned long long)received_packets,
+                (unsigned long long)expected_packets, loss_fraction * 100, delay_us.p50, delay_us.p99, delay_us.max,
+                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, server_cpu_s);
+  std::string out = buf;
+  for (const auto& m : error_messages) out += "  error: " + m + "\n";
+  return out;
+}
+
+}  // namespace sb::load

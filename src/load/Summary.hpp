@@ -1,0 +1,45 @@
+#pragma once
+// The result of one run, written as one JSON object on stdout (--json) or as a
+// few lines of text.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sb::load {
+
+struct Quantiles {
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+struct Summary {
+  int rooms = 0;
+  int publishers = 0;   ///< total over rooms
+  int subscribers = 0;  ///< total over rooms
+  double duration_s = 0;  ///< from the first join to the end of sending
+  uint64_t sent_packets = 0;      ///< media packets sent by publishers
+  uint64_t received_packets = 0;  ///< media packets received (RTX-repaired included)
+  uint64_t expected_packets = 0;  ///< from sequence numbers at each receiver (RFC 3550 §A.3)
+  double loss_fraction = 0;
+  Quantiles delay_us;
+  Quantiles join_ms;     ///< joinRoom → first media packet, receivers only
+  Quantiles connect_ms;  ///< joinRoom → DTLS-SRTP connected
+  int connected = 0;     ///< participants whose transport came up
+  int receiving = 0;     ///< participants that received media
+  int expected_receivers = 0;  ///< participants that should receive media
+  uint64_t errors = 0;
+  std::vector<std::string> error_messages;  ///< the first few
+  uint64_t retransmissions = 0;
+  uint64_t nacks_sent = 0;
+  uint64_t keyframes_sent = 0;
+  uint64_t keyframe_requests = 0;
+  uint64_t sent_bytes = 0, received_bytes = 0;
+  std::string srtp_profile;  ///< "gcm", "cm" or "mixed"
+  double cpu_s = 0;          ///< this process, user + system
+  double media_thread_cpu_s = 0;
+  double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise
+
+  std::string to_json() const;
+  std::string to_text() const;
+};
+
+}  // namespace sb::load

@@ -1,0 +1,43 @@
+"""The load generator against the real server: one publisher, five subscribers, loopback only.
+
+switchboard-load drives its own client transports (ICE, DTLS-SRTP, RTP/RTCP), so this
+also checks the whole media path of the server end to end: every subscriber receives
+the publisher's VP8 stream, nothing is lost, and the one-way delay through the server
+(read off a send time carried in every payload) stays small.
+"""
+import json
+import os
+import subprocess
+
+from conftest import ROOT
+
+LOAD_BIN = os.environ.get("SWITCHBOARD_LOAD_BIN", str(ROOT / "build" / "src" / "load" / "switchboard-load"))
+
+
+def run_load(url, *args, timeout=60):
+    assert os.path.exists(LOAD_BIN), f"{LOAD_BIN} is missing: build the switchboard-load target first"
+    proc = subprocess.run([LOAD_BIN, "--url", url, "--json", "--quiet", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    lines = proc.stdout.strip().splitlines()
+    assert lines, f"no summary (exit {proc.returncode}):\n{proc.stderr}"
+    return proc.returncode, json.loads(lines[-1]), proc.stderr
+
+
+def test_one_publisher_five_subscribers(server):
+    code, s, stderr = run_load(server.url, "--rooms", "1", "--publishers", "1", "--subscribers", "5",
+                               "--duration", "5")
+    context = f"summary: {json.dumps(s, indent=1)}\nstderr:\n{stderr}\nserver log tail:\n{server.log()[-3000:]}"
+    assert s["errors"] == 0, context
+    assert code == 0, context
+    # Everybody joined: six transports up, five receivers got media.
+    assert s["connected"] == 6, context
+    assert s["receiving"] == 5 and s["expected_receivers"] == 5, context
+    # ~120 packets/s of 1 Mbit/s VP8 for 5 s.
+    assert s["sent_packets"] > 400, context
+    # Each subscriber starts at the first keyframe after it joined, so it expects
+    # nearly everything the publisher sent.
+    assert s["expected_packets"] >= 0.8 * 5 * s["sent_packets"], context
+    assert s["received_packets"] >= 0.99 * s["expected_packets"], context
+    assert s["loss_fraction"] < 0.01, context
+    assert 0 < s["delay_us"]["p50"] < 5000, context
+    assert s["join_ms"]["p50"] > 0, context
