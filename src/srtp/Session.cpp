@@ -1,23 +1,20 @@
 #include "srtp/Session.hpp"
 
-#include <arpa/inet.h>
-
-#include <array>
-#include <limits>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "util/Log.hpp"
+#include "srtp/KeyDerivation.hpp"
 
 namespace sb::srtp {
 
 namespace {
 
-constexpr size_t kRtpHeaderSize = 12;   // RFC 3550 §5.1
-constexpr size_t kRtcpHeaderSize = 8;   // RFC 3550 §6.4: V/P/RC, PT, length, SSRC
-constexpr size_t kSrtcpIndexSize = 4;   // RFC 3711 §3.4: E flag + 31-bit index
+constexpr size_t kRtpHeaderSize = 12;  // RFC 3550 §5.1
+constexpr size_t kRtcpHeaderSize = Transform::kRtcpHeaderSize;  // RFC 3550 §6.4: V/P/RC, PT, length, SSRC
+constexpr size_t kSrtcpIndexSize = Transform::kRtcpIndexSize;  // RFC 3711 §3.4: E flag + 31-bit index
+/// Far above any datagram; keeps lengths within what OpenSSL's int-sized calls take.
+constexpr size_t kMaxPacket = size_t(1) << 24;
 
 /// Bytes of the RTP header (fixed part, CSRCs, extension) if it fits in `len`.
 std::optional<size_t> rtp_header_size(const uint8_t* p, size_t len) {
@@ -33,46 +30,10 @@ std::optional<size_t> rtp_header_size(const uint8_t* p, size_t len) {
 
 bool rtcp_header_ok(const uint8_t* p, size_t len) { return len >= kRtcpHeaderSize && (p[0] >> 6) == 2; }
 
-void set_crypto_policy(Profile profile, srtp_crypto_policy_t& policy) {
-  if (profile == Profile::AeadAes128Gcm) {
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy);
-  } else {
-    srtp_crypto_policy_set_rtp_default(&policy);  // AES-128-CM + HMAC-SHA1-80
-  }
-}
-
-util::Result<srtp_t> make_context(Profile profile, const SrtpKeys& keys, srtp_ssrc_type_t direction) {
-  // libsrtp takes the master key followed by the master salt in one buffer.
-  std::array<uint8_t, 32> master{};
-  std::copy(keys.key.begin(), keys.key.end(), master.begin());
-  std::copy(keys.salt.begin(), keys.salt.end(), master.begin() + keys.key.size());
-
-  srtp_policy_t policy{};
-  set_crypto_policy(profile, policy.rtp);
-  set_crypto_policy(profile, policy.rtcp);
-  policy.ssrc.type = direction;
-  policy.key = master.data();
-  policy.window_size = Session::kReplayWindow;
-  // The SFU may resend an already protected packet unchanged when answering a NACK
-  // without RTX (RFC 4585 §6.2.1); the receiver's replay window drops true duplicates.
-  policy.allow_repeat_tx = direction == ssrc_any_outbound ? 1 : 0;
-  policy.next = nullptr;
-
-  srtp_t ctx = nullptr;
-  srtp_err_status_t st = srtp_create(&ctx, &policy);
-  if (st != srtp_err_status_ok) return util::make_error("srtp_create failed: status " + std::to_string(st));
-  return ctx;
-}
+/// The replay state of an SSRC not seen yet.
+const ReplayWindow kNoHistory{};
 
 }  // namespace
-
-void init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    srtp_err_status_t st = srtp_init();
-    if (st != srtp_err_status_ok) util::logger("srtp")->error("srtp_init failed: status {}", int(st));
-  });
-}
 
 Session::Session(Profile profile, const SrtpKeys& local, const SrtpKeys& remote) {
   auto r = init_contexts(profile, local, remote);
@@ -87,64 +48,24 @@ util::Result<Session> Session::create(Profile profile, const SrtpKeys& local, co
 }
 
 util::Result<void> Session::init_contexts(Profile profile, const SrtpKeys& local, const SrtpKeys& remote) {
-  init();
   if (!keys_fit(profile, local) || !keys_fit(profile, remote)) {
     return util::make_error("SRTP key/salt length does not fit " + std::string(to_string(profile)));
   }
   profile_ = profile;
-  auto out = make_context(profile, local, ssrc_any_outbound);
-  if (!out) return util::make_error(out.error());
-  outbound_ = *out;
-  auto in = make_context(profile, remote, ssrc_any_inbound);
-  if (!in) {
-    release();
-    return util::make_error(in.error());
+  for (auto [master, into] : {std::pair{&local, &outbound_}, std::pair{&remote, &inbound_}}) {
+    auto keys = derive_session_keys(profile, *master);
+    if (!keys) return util::make_error(keys.error());
+    auto t = Transform::create(profile, *keys);
+    keys->wipe();
+    if (!t) return util::make_error(t.error());
+    *into = std::move(t.value());
   }
-  inbound_ = *in;
   return {};
 }
 
-Session::~Session() { release(); }
-
-void Session::release() {
-  if (outbound_ != nullptr) srtp_dealloc(outbound_);
-  if (inbound_ != nullptr) srtp_dealloc(inbound_);
-  outbound_ = nullptr;
-  inbound_ = nullptr;
-}
-
-Session::Session(Session&& other) noexcept
-    : profile_(other.profile_),
-      outbound_(std::exchange(other.outbound_, nullptr)),
-      inbound_(std::exchange(other.inbound_, nullptr)),
-      out_ssrcs_(std::move(other.out_ssrcs_)),
-      in_ssrcs_(std::move(other.in_ssrcs_)),
-      stats_(other.stats_),
-      last_error_(other.last_error_) {}
-
-Session& Session::operator=(Session&& other) noexcept {
-  if (this != &other) {
-    release();
-    profile_ = other.profile_;
-    outbound_ = std::exchange(other.outbound_, nullptr);
-    inbound_ = std::exchange(other.inbound_, nullptr);
-    out_ssrcs_ = std::move(other.out_ssrcs_);
-    in_ssrcs_ = std::move(other.in_ssrcs_);
-    stats_ = other.stats_;
-    last_error_ = other.last_error_;
-  }
-  return *this;
-}
-
-bool Session::admit(std::unordered_set<uint32_t>& known, uint32_t ssrc) {
-  if (known.count(ssrc) != 0) return true;
-  if (known.size() >= kMaxStreams) {
-    ++stats_.stream_limit;
-    last_error_ = srtp_err_status_alloc_fail;
-    return false;
-  }
-  return true;
-}
+Session::~Session() = default;
+Session::Session(Session&& other) noexcept = default;
+Session& Session::operator=(Session&& other) noexcept = default;
 
 std::optional<size_t> Session::fail(srtp_err_status_t status) {
   last_error_ = status;
@@ -152,86 +73,106 @@ std::optional<size_t> Session::fail(srtp_err_status_t status) {
     case srtp_err_status_auth_fail: ++stats_.auth_failures; break;
     case srtp_err_status_replay_fail:
     case srtp_err_status_replay_old: ++stats_.replays; break;
+    case srtp_err_status_alloc_fail: ++stats_.stream_limit; break;
     default: ++stats_.other; break;
   }
   return std::nullopt;
 }
 
+std::optional<size_t> Session::malformed() {
+  ++stats_.malformed;
+  last_error_ = srtp_err_status_bad_param;
+  return std::nullopt;
+}
+
+Stream* Session::outbound_stream(uint32_t ssrc) {
+  if (Stream* s = out_streams_.find(ssrc)) return s;
+  return out_streams_.insert(ssrc);  // nullptr when full
+}
+
 std::optional<size_t> Session::protect_rtp(util::MutableBytes buf, size_t len) {
-  if (outbound_ == nullptr || len > buf.size() || !rtp_header_size(buf.data(), len) ||
-      buf.size() - len < auth_tag_length(profile_) || len > size_t(std::numeric_limits<int>::max())) {
-    ++stats_.malformed;
-    last_error_ = srtp_err_status_bad_param;
-    return std::nullopt;
-  }
+  auto header = len <= buf.size() ? rtp_header_size(buf.data(), len) : std::nullopt;
+  if (!outbound_ || !header || buf.size() - len < outbound_->tag_size() || len > kMaxPacket) return malformed();
   uint32_t ssrc = util::load_be32(buf.data() + 8);
-  if (!admit(out_ssrcs_, ssrc)) return std::nullopt;
-  int n = int(len);
-  srtp_err_status_t st = srtp_protect(outbound_, buf.data(), &n);
-  if (st != srtp_err_status_ok) return fail(st);
-  out_ssrcs_.insert(ssrc);
+  uint16_t seq = util::load_be16(buf.data() + 2);
+  Stream* s = outbound_stream(ssrc);
+  if (s == nullptr) return fail(srtp_err_status_alloc_fail);
+  // The sender tracks its own ROC the way a receiver would (RFC 3711 §3.3.1), so
+  // packets it protects slightly out of order (a retransmission) get the right index.
+  uint64_t index = estimate_packet_index(s->rtp, seq);
+  ReplayWindow::Verdict v = s->rtp.check(index);
+  // An index that left the window can no longer be told from a key-stream reuse
+  // with different content; an index already sent is an unchanged resend.
+  if (v == ReplayWindow::Verdict::kTooOld) return fail(srtp_err_status_replay_old);
+  if (!outbound_->protect_rtp(buf, len, *header, ssrc, index)) return fail(srtp_err_status_cipher_fail);
+  if (v == ReplayWindow::Verdict::kFresh) s->rtp.accept(index);
   ++stats_.protected_rtp;
-  return size_t(n);
+  return len + outbound_->tag_size();
 }
 
 std::optional<size_t> Session::unprotect_rtp(util::MutableBytes buf, size_t len) {
   auto header = len <= buf.size() ? rtp_header_size(buf.data(), len) : std::nullopt;
-  if (inbound_ == nullptr || !header || len - *header < auth_tag_length(profile_) ||
-      len > size_t(std::numeric_limits<int>::max())) {
-    ++stats_.malformed;
-    last_error_ = srtp_err_status_bad_param;
-    return std::nullopt;
-  }
+  if (!inbound_ || !header || len - *header < inbound_->tag_size() || len > kMaxPacket) return malformed();
   uint32_t ssrc = util::load_be32(buf.data() + 8);
-  if (!admit(in_ssrcs_, ssrc)) return std::nullopt;
-  int n = int(len);
-  srtp_err_status_t st = srtp_unprotect(inbound_, buf.data(), &n);
-  if (st != srtp_err_status_ok) return fail(st);
-  in_ssrcs_.insert(ssrc);
+  uint16_t seq = util::load_be16(buf.data() + 2);
+  Stream* s = in_streams_.find(ssrc);
+  if (s == nullptr && in_streams_.full()) return fail(srtp_err_status_alloc_fail);
+  const ReplayWindow& window = s != nullptr ? s->rtp : kNoHistory;
+  uint64_t index = estimate_packet_index(window, seq);
+  switch (window.check(index)) {
+    case ReplayWindow::Verdict::kDuplicate: return fail(srtp_err_status_replay_fail);
+    case ReplayWindow::Verdict::kTooOld: return fail(srtp_err_status_replay_old);
+    case ReplayWindow::Verdict::kFresh: break;
+  }
+  if (!inbound_->unprotect_rtp(buf, len, *header, ssrc, index)) return fail(srtp_err_status_auth_fail);
+  // Only an authentic packet creates stream state.
+  if (s == nullptr) s = in_streams_.insert(ssrc);
+  s->rtp.accept(index);
   ++stats_.unprotected_rtp;
-  return size_t(n);
+  return len - inbound_->tag_size();
 }
 
 std::optional<size_t> Session::protect_rtcp(util::MutableBytes buf, size_t len) {
-  if (outbound_ == nullptr || len > buf.size() || !rtcp_header_ok(buf.data(), len) ||
-      buf.size() - len < auth_tag_length(profile_) + kSrtcpIndexSize ||
-      len > size_t(std::numeric_limits<int>::max())) {
-    ++stats_.malformed;
-    last_error_ = srtp_err_status_bad_param;
-    return std::nullopt;
+  if (!outbound_ || len > buf.size() || !rtcp_header_ok(buf.data(), len) ||
+      buf.size() - len < outbound_->tag_size() + kSrtcpIndexSize || len > kMaxPacket) {
+    return malformed();
   }
   uint32_t ssrc = util::load_be32(buf.data() + 4);
-  if (!admit(out_ssrcs_, ssrc)) return std::nullopt;
-  int n = int(len);
-  srtp_err_status_t st = srtp_protect_rtcp(outbound_, buf.data(), &n);
-  if (st != srtp_err_status_ok) return fail(st);
-  out_ssrcs_.insert(ssrc);
+  Stream* s = outbound_stream(ssrc);
+  if (s == nullptr) return fail(srtp_err_status_alloc_fail);
+  // 2^31 SRTCP packets per SSRC need new keys (RFC 3711 §9.2); DTLS-SRTP cannot re-key.
+  if (s->next_rtcp_index > Transform::kMaxRtcpIndex) return fail(srtp_err_status_key_expired);
+  if (!outbound_->protect_rtcp(buf, len, ssrc, s->next_rtcp_index)) return fail(srtp_err_status_cipher_fail);
+  ++s->next_rtcp_index;
   ++stats_.protected_rtcp;
-  return size_t(n);
+  return len + kSrtcpIndexSize + outbound_->tag_size();
 }
 
 std::optional<size_t> Session::unprotect_rtcp(util::MutableBytes buf, size_t len) {
-  if (inbound_ == nullptr || len > buf.size() || !rtcp_header_ok(buf.data(), len) ||
-      len < kRtcpHeaderSize + kSrtcpIndexSize + auth_tag_length(profile_) ||
-      len > size_t(std::numeric_limits<int>::max())) {
-    ++stats_.malformed;
-    last_error_ = srtp_err_status_bad_param;
-    return std::nullopt;
+  if (!inbound_ || len > buf.size() || !rtcp_header_ok(buf.data(), len) ||
+      len < kRtcpHeaderSize + kSrtcpIndexSize + inbound_->tag_size() || len > kMaxPacket) {
+    return malformed();
   }
   uint32_t ssrc = util::load_be32(buf.data() + 4);
-  if (!admit(in_ssrcs_, ssrc)) return std::nullopt;
-  int n = int(len);
-  srtp_err_status_t st = srtp_unprotect_rtcp(inbound_, buf.data(), &n);
-  if (st != srtp_err_status_ok) return fail(st);
-  in_ssrcs_.insert(ssrc);
+  Stream* s = in_streams_.find(ssrc);
+  if (s == nullptr && in_streams_.full()) return fail(srtp_err_status_alloc_fail);
+  const ReplayWindow& window = s != nullptr ? s->rtcp : kNoHistory;
+  uint32_t index = util::load_be32(buf.data() + inbound_->rtcp_index_offset(len)) & Transform::kMaxRtcpIndex;
+  switch (window.check(index)) {
+    case ReplayWindow::Verdict::kDuplicate: return fail(srtp_err_status_replay_fail);
+    case ReplayWindow::Verdict::kTooOld: return fail(srtp_err_status_replay_old);
+    case ReplayWindow::Verdict::kFresh: break;
+  }
+  if (!inbound_->unprotect_rtcp(buf, len, ssrc)) return fail(srtp_err_status_auth_fail);
+  if (s == nullptr) s = in_streams_.insert(ssrc);
+  s->rtcp.accept(index);
   ++stats_.unprotected_rtcp;
-  return size_t(n);
+  return len - kSrtcpIndexSize - inbound_->tag_size();
 }
 
 void Session::remove_ssrc(uint32_t ssrc) {
-  // libsrtp wants the SSRC in network byte order here; a missing stream is not an error.
-  if (out_ssrcs_.erase(ssrc) != 0 && outbound_ != nullptr) srtp_remove_stream(outbound_, htonl(ssrc));
-  if (in_ssrcs_.erase(ssrc) != 0 && inbound_ != nullptr) srtp_remove_stream(inbound_, htonl(ssrc));
+  out_streams_.erase(ssrc);
+  in_streams_.erase(ssrc);
 }
 
 }  // namespace sb::srtp
