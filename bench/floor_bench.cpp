@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "srtp/Profile.hpp"
+#include "srtp/LibSrtpSession.hpp"
 #include "srtp/Session.hpp"
 #include "util/Bytes.hpp"
 
@@ -145,8 +146,11 @@ inline void fill(uint8_t* slot, const std::array<uint8_t, kPacketSize>& tmpl, ui
   sb::util::store_be16(slot + 2, seq);
 }
 
+// Session: SRTP on OpenSSL EVP (what the server uses). LibSrtpSession: Debian's
+// libsrtp2 (NSS crypto), kept for comparison.
+template <typename SrtpSession>
 void BM_Protect(benchmark::State& state, Profile profile) {
-  sb::srtp::Session session(profile, keys_for(profile, 1), keys_for(profile, 2));
+  SrtpSession session(profile, keys_for(profile, 1), keys_for(profile, 2));
   auto tmpl = packet_template();
   std::array<std::array<uint8_t, kSlotSize>, kBatch> slots{};
   uint16_t seq = 0;
@@ -178,8 +182,9 @@ void BM_Sendmmsg(benchmark::State& state) {
   report(state, kBatch);
 }
 
+template <typename SrtpSession>
 void BM_ProtectAndSend(benchmark::State& state, Profile profile) {
-  sb::srtp::Session session(profile, keys_for(profile, 1), keys_for(profile, 2));
+  SrtpSession session(profile, keys_for(profile, 1), keys_for(profile, 2));
   LoopbackPair pair;
   auto tmpl = packet_template();
   uint16_t seq = 0;
@@ -235,11 +240,18 @@ void BM_EvpAes128GcmSeal(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_Protect, aead_aes128_gcm, Profile::AeadAes128Gcm);
-BENCHMARK_CAPTURE(BM_Protect, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
+using sb::srtp::LibSrtpSession;
+using sb::srtp::Session;
+BENCHMARK_CAPTURE(BM_Protect<Session>, aead_aes128_gcm, Profile::AeadAes128Gcm);
+BENCHMARK_CAPTURE(BM_Protect<Session>, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
+BENCHMARK_CAPTURE(BM_Protect<LibSrtpSession>, libsrtp_aead_aes128_gcm, Profile::AeadAes128Gcm);
+BENCHMARK_CAPTURE(BM_Protect<LibSrtpSession>, libsrtp_aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
 BENCHMARK(BM_Sendmmsg);
-BENCHMARK_CAPTURE(BM_ProtectAndSend, aead_aes128_gcm, Profile::AeadAes128Gcm);
-BENCHMARK_CAPTURE(BM_ProtectAndSend, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
+BENCHMARK_CAPTURE(BM_ProtectAndSend<Session>, aead_aes128_gcm, Profile::AeadAes128Gcm);
+BENCHMARK_CAPTURE(BM_ProtectAndSend<Session>, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
+BENCHMARK_CAPTURE(BM_ProtectAndSend<LibSrtpSession>, libsrtp_aead_aes128_gcm, Profile::AeadAes128Gcm);
+BENCHMARK_CAPTURE(BM_ProtectAndSend<LibSrtpSession>, libsrtp_aes_cm128_hmac_sha1_80,
+                  Profile::AesCm128HmacSha1_80);
 BENCHMARK(BM_EvpAes128GcmSeal);
 
 BENCHMARK_MAIN();
