@@ -245,7 +245,8 @@ VideoCodec codec_from_name(std::string_view name) {
   if (equals_ignore_case(name, "VP8")) return VideoCodec::kVp8;
   if (equals_ignore_case(name, "VP9")) return VideoCodec::kVp9;
   if (equals_ignore_case(name, "H264")) return VideoCodec::kH264;
-  if (equals_ignore_case(name, "AV1")) return VideoCodec::kAv1;
+  // "AV1X" is the name early Chromium versions used before the RTP format was final.
+  if (equals_ignore_case(name, "AV1") || equals_ignore_case(name, "AV1X")) return VideoCodec::kAv1;
   return VideoCodec::kOther;
 }
 

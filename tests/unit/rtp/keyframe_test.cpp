@@ -35,6 +35,7 @@ TEST(Keyframe, CodecFromName) {
   EXPECT_EQ(codec_from_name("VP8"), VideoCodec::kVp8);
   EXPECT_EQ(codec_from_name("vp8"), VideoCodec::kVp8);
   EXPECT_EQ(codec_from_name("VP9"), VideoCodec::kVp9);
+  EXPECT_EQ(codec_from_name("AV1X"), VideoCodec::kAv1);  // every name Capabilities accepts has a detector
   EXPECT_EQ(codec_from_name("H264"), VideoCodec::kH264);
   EXPECT_EQ(codec_from_name("h264"), VideoCodec::kH264);
   EXPECT_EQ(codec_from_name("AV1"), VideoCodec::kAv1);
