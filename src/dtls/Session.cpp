@@ -103,6 +103,9 @@ struct Session::Impl {
     if (config.srtp_profiles.empty()) return fail("DTLS session without SRTP profiles");
     ssl = SSL_new(shared.ctx);
     if (ssl == nullptr) return fail("SSL_new failed: " + openssl_errors());
+    // Once the handshake is over the association is idle (media runs on SRTP):
+    // give its record buffers back instead of holding ~30 KB per participant.
+    SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     rbio = BIO_new(BIO_s_mem());
     wbio = BIO_new(BIO_s_mem());
     if (rbio == nullptr || wbio == nullptr) {

@@ -86,7 +86,9 @@ class Participant {
   // Header extension ids the publisher uses (BUNDLE: one meaning per id).
   uint8_t mid_ext_id = 0;
   uint8_t twcc_ext_id = 0;
-  rtp::TwccRecorder twcc;
+  /// Transport-wide feedback to send back; made when the participant first
+  /// sends a packet with the extension (only publishers need its 32 KB).
+  std::unique_ptr<rtp::TwccRecorder> twcc;
 
   util::Timestamp next_report{};
   /// Cached earliest deadline of this participant (WorkerCore::touch keeps it).

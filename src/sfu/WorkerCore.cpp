@@ -370,7 +370,7 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
     on_rtp(now, p, rx.packet, out);
     // Media only moves the participant's timers earlier when it starts a NACK
     // or feedback cycle; checking those two is cheaper than a full refresh.
-    if (p.twcc.poll_timeout() < p.deadline) touch(p);
+    if (p.twcc && p.twcc->poll_timeout() < p.deadline) touch(p);
     return;
   }
   if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, p, rx.packet, out);
@@ -417,7 +417,10 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
   // retransmissions included, or its bandwidth estimate would see false loss.
   if (p.twcc_ext_id != 0)
     if (auto v = packet->extensions().find(p.twcc_ext_id))
-      if (auto seq = rtp::read_transport_sequence(*v)) p.twcc.on_packet(now, *seq);
+      if (auto seq = rtp::read_transport_sequence(*v)) {
+        if (!p.twcc) p.twcc = std::make_unique<rtp::TwccRecorder>();
+        p.twcc->on_packet(now, *seq);
+      }
 
   auto it = p.ssrc_routes.find(uint32_t(packet->ssrc()));
   Participant::SsrcRoute* route = it != p.ssrc_routes.end() ? &it->second : resolve_ssrc(p, *packet);
@@ -549,7 +552,7 @@ util::Timestamp WorkerCore::participant_deadline(const Participant& p) const {
   util::Timestamp t = p.transport().poll_timeout();
   if (!p.transport().connected() || p.closing) return t;
   t = util::earliest(t, p.next_report);
-  t = util::earliest(t, p.twcc.poll_timeout());
+  if (p.twcc) t = util::earliest(t, p.twcc->poll_timeout());
   for (const auto& track : p.tracks)
     if (track->nack_enabled()) t = util::earliest(t, track->nack().poll_timeout());
   return t;
@@ -564,9 +567,9 @@ void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, uti
   uint8_t buf[kRtcpBuffer];
   // Transport-wide feedback every 50–100 ms keeps the browser's bandwidth
   // estimate growing (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
-  if (p.twcc.poll_timeout() <= now) {
+  if (p.twcc && p.twcc->poll_timeout() <= now) {
     uint32_t media = p.tracks.empty() ? 0 : p.tracks.front()->ssrc();
-    if (size_t n = p.twcc.poll_feedback(now, p.rtcp_ssrc(), media, buf); n > 0)
+    if (size_t n = p.twcc->poll_feedback(now, p.rtcp_ssrc(), media, buf); n > 0)
       if (p.transport().send_rtcp(out, {buf, n})) ++p.stats().twcc_feedback_sent;
   }
   // Losses on the publisher's path are NACKed (RFC 4585 §6.2.1).
