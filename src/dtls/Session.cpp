@@ -26,6 +26,7 @@ using util::Timestamp;
 constexpr unsigned int kParkedTimerUs = 3600u * 1000000u;
 constexpr size_t kRecordHeaderSize = 13;  // RFC 6347 §4.1: type, version, epoch, seq, length
 constexpr uint8_t kContentTypeHandshake = 22;
+constexpr uint8_t kContentTypeAlert = 21;
 constexpr size_t kMaxDatagramSize = 65535;
 constexpr size_t kReadChunk = 4096;
 /// RFC 5764 §4.2 exporter label for SRTP master keys.
@@ -321,6 +322,7 @@ struct Session::Impl {
   Stats stats;
 
   std::vector<Bytes> flight;  ///< our last flight, as sent
+  bool released = false;      ///< the OpenSSL association was freed (release_association)
   Timestamp deadline = util::kNever;
   util::Duration rto;
   int retransmits = 0;
@@ -360,6 +362,16 @@ void Session::handle_datagram(util::Timestamp now, util::ByteView datagram) {
     ++s.stats.dropped_not_dtls;
     return;
   }
+  if (s.released) {
+    // Without the association we cannot read records any more; the only one a
+    // finished peer still sends is an alert (close_notify when it closes, or a
+    // fatal one), and either ends the association (RFC 5246 §7.2).
+    if (s.state == State::kConnected && datagram[0] == kContentTypeAlert) {
+      s.state = State::kClosed;
+      s.events.push_back(Closed{});
+    }
+    return;
+  }
   if (s.terminal() || s.ssl == nullptr) return;
   if (BIO_write(s.rbio, datagram.data(), int(datagram.size())) != int(datagram.size())) return;
 
@@ -394,6 +406,19 @@ void Session::handle_timeout(util::Timestamp now) {
   s.rto = std::min(s.rto * 2, s.config.max_rto);  // RFC 6347 §4.2.4.1: double each time
   s.deadline = now + s.rto;
 }
+
+void Session::release_association() {
+  Impl& s = *impl_;
+  if (s.state != State::kConnected || s.released || s.ssl == nullptr) return;
+  SSL_free(s.ssl);  // frees both BIOs
+  s.ssl = nullptr;
+  s.rbio = s.wbio = nullptr;
+  s.flight.clear();
+  s.flight.shrink_to_fit();
+  s.released = true;
+}
+
+bool Session::released() const { return impl_->released; }
 
 void Session::close(util::Timestamp) {
   Impl& s = *impl_;

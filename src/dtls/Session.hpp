@@ -85,8 +85,16 @@ class Session {
   void handle_datagram(util::Timestamp now, util::ByteView datagram);
   /// Resends the last flight if its retransmission deadline has passed.
   void handle_timeout(util::Timestamp now);
-  /// Sends close_notify and stops.
+  /// Sends close_notify and stops (nothing is sent after release_association()).
   void close(util::Timestamp now);
+  /// Frees the OpenSSL association of a finished handshake, keeping the session
+  /// Connected: the SRTP keys are already exported, and the association's record
+  /// buffers are most of a participant's memory. Call it only once the peer has
+  /// certainly finished too (it sent authenticated SRTP), since our final flight
+  /// can no longer be resent. Afterwards an alert record from the peer (its
+  /// close_notify) closes the session, and close() sends nothing.
+  void release_association();
+  bool released() const;
 
   // outputs
   std::optional<util::Bytes> poll_transmit();

@@ -153,6 +153,7 @@ Transport::Received Transport::handle_datagram(util::Timestamp now, const util::
         return {};
       }
       ++stats_.rtcp_in;
+      release_dtls();
       return {Received::Kind::kRtcp, data.first(*n)};
     }
     auto n = srtp_->unprotect_rtp(data, data.size());
@@ -162,6 +163,7 @@ Transport::Received Transport::handle_datagram(util::Timestamp now, const util::
     }
     ++stats_.rtp_in;
     stats_.rtp_bytes_in += *n;
+    release_dtls();
     return {Received::Kind::kRtp, data.first(*n)};
   }
   ++stats_.dropped_unknown_kind;
@@ -271,6 +273,12 @@ void Transport::pump_dtls(util::Timestamp now) {
       emit(TransportClosed{});
     }
   }
+}
+
+void Transport::release_dtls() {
+  // Authenticated SRTP from the peer proves it finished the handshake (it only
+  // has keys after our Finished), so nothing will need our final flight again.
+  if (dtls_ && !dtls_->released()) dtls_->release_association();
 }
 
 void Transport::fail(std::string reason) {

@@ -146,6 +146,7 @@ class Transport {
   void pump_dtls(util::Timestamp now);
   void start_dtls(util::Timestamp now);
   void fail(std::string reason);
+  void release_dtls();
   void emit(TransportEvent e);
 
   std::shared_ptr<const dtls::Certificate> certificate_;
