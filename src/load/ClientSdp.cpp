@@ -37,6 +37,12 @@ void ClientSdp::write_transport(sdp::MediaSection& m, sdp::SetupRole setup) cons
   m.transport.ice_options = {"trickle"};
   m.transport.fingerprints = {sdp::Fingerprint{"sha-256", params_.fingerprint_sha256}};
   m.transport.setup = setup;
+  if (params_.host_candidate) {
+    // RFC 8839 §5.1; everything goes over one BUNDLE transport, so every section carries the same one.
+    m.candidates = {ice::format_host_candidate(
+        "1", ice::candidate_priority(ice::CandidateType::kHost, 65535), *params_.host_candidate)};
+    m.end_of_candidates = true;
+  }
 }
 
 void ClientSdp::write_send_streams(sdp::MediaSection& m, bool audio) const {
@@ -95,7 +101,7 @@ std::string ClientSdp::create_offer() {
   return d.to_string();
 }
 
-util::Result<std::string> ClientSdp::create_answer(const sdp::SessionDescription& offer) {
+util::Result<std::string> ClientSdp::create_answer(const sdp::SessionDescription& offer, sdp::SetupRole setup) {
   sdp::SessionDescription d;
   d.origin.session_id = params_.session_id;
   d.origin.session_version = version_++;
@@ -120,7 +126,7 @@ util::Result<std::string> ClientSdp::create_answer(const sdp::SessionDescription
     }
     a.port = 9;
     a.rtcp = sdp::RtcpAddress{9, "IN IP4 0.0.0.0"};
-    write_transport(a, sdp::SetupRole::Active);
+    write_transport(a, setup);
     for (auto e : o.extmaps) {
       e.direction.reset();
       a.extmaps.push_back(std::move(e));
@@ -155,6 +161,7 @@ util::Result<RemoteInfo> ClientSdp::read_remote(const sdp::SessionDescription& d
   if (tag == nullptr) return util::make_error("every m-section is rejected");
   auto t = d.transport_for(*tag);
   if (!t.ice_ufrag || !t.ice_pwd) return util::make_error("no ICE credentials");
+  info.setup = t.setup;
   info.ice_ufrag = *t.ice_ufrag;
   info.ice_pwd = *t.ice_pwd;
   bool have_fp = false;

@@ -46,6 +46,9 @@ struct LocalDescriptionParams {
   std::string cname;
   std::string stream_id;
   uint64_t session_id = 1;
+  /// Written as our host candidate in every description (a server that does not
+  /// learn us from connectivity checks needs it); none: we trickle nothing.
+  std::optional<util::SocketAddr> host_candidate;
 };
 
 enum class PayloadKind : uint8_t { kNone, kAudio, kVideo, kVideoRtx };
@@ -55,6 +58,8 @@ struct RemoteInfo {
   std::string ice_ufrag;
   std::string ice_pwd;
   dtls::Fingerprint fingerprint;
+  /// The remote a=setup (RFC 8842 §5): `active` in an answer makes us the DTLS server.
+  std::optional<sdp::SetupRole> setup;
   /// Host candidates with an IP address, with their priorities.
   std::vector<std::pair<util::SocketAddr, uint32_t>> candidates;
   /// Payload type → what it carries (BUNDLE keeps one meaning per number).
@@ -74,8 +79,11 @@ class ClientSdp {
 
   /// The first offer: audio + video, sendonly for a publisher, recvonly otherwise.
   std::string create_offer();
-  /// Our answer to a server offer.
-  util::Result<std::string> create_answer(const sdp::SessionDescription& offer);
+  /// Our answer to a server offer. `setup` is our DTLS role (RFC 8842 §5.3):
+  /// `active` keeps the roles of an existing transport; a first answer may say
+  /// `passive` to let the server start DTLS once its own ICE checks succeeded.
+  util::Result<std::string> create_answer(const sdp::SessionDescription& offer,
+                                          sdp::SetupRole setup = sdp::SetupRole::Active);
 
   static util::Result<sdp::SessionDescription> parse(std::string_view text);
   /// Transport, candidates, payload types and extension ids of a remote description.

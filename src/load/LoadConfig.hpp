@@ -8,13 +8,24 @@
 
 namespace sb::load {
 
+/// The kind of server under load: its signaling differs, the media path is the same.
+enum class Target {
+  kSwitchboard,  ///< docs/protocol.md
+  kJanus,        ///< Janus VideoRoom over the Janus WebSocket API
+};
+
 struct LoadConfig {
-  /// Signaling endpoint, e.g. "ws://127.0.0.1:8080/".
+  Target target = Target::kSwitchboard;
+  /// Signaling endpoint, e.g. "ws://127.0.0.1:8080/" (Janus: "ws://host:8188/").
   std::string url = "ws://127.0.0.1:8080/";
   int rooms = 1;
   int publishers = 1;   ///< per room
   int subscribers = 1;  ///< per room
   double duration_s = 10;
+  /// The steady-state window of the summary starts this long after the last
+  /// participant started, and only once everyone is up and receiving (at the
+  /// latest half-way through the run): joins, ICE and DTLS stay out of it.
+  double warmup_s = 2;
   uint32_t video_bitrate = 1'000'000;  ///< bits per second of the VP8 stream
   int fps = 30;
   bool audio = false;  ///< publishers also send Opus-sized audio (20 ms packets)
@@ -22,6 +33,9 @@ struct LoadConfig {
   /// Offered in DTLS use_srtp, most preferred first.
   std::vector<srtp::Profile> srtp_profiles{srtp::Profile::AeadAes128Gcm, srtp::Profile::AesCm128HmacSha1_80};
   double ramp_per_s = 50;  ///< participants started per second
+  /// Subscribers start this long after their turn in the ramp, so that they join
+  /// rooms whose publishers are already sending (join time is then their own).
+  double subscriber_delay_s = 0;
   /// Local address the participants' UDP sockets bind to (empty: derived from the URL host).
   std::string bind_ip;
   /// How long a participant may take from joinRoom to a connected transport.

@@ -3,18 +3,21 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "dtls/Certificate.hpp"
 #include "load/BatchSender.hpp"
 #include "load/Histogram.hpp"
+#include "load/JanusSignaling.hpp"
 #include "load/MediaStats.hpp"
 #include "load/SignalingClient.hpp"
 #include "load/VirtualPeer.hpp"
@@ -42,8 +45,14 @@ double rusage_seconds(int who) {
   return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-/// utime + stime of a process from /proc/<pid>/stat (fields 14 and 15), in seconds.
+/// User + system CPU time of a process, in seconds: its CPU-time clock (ns
+/// resolution, every thread, exited ones included), else utime + stime from
+/// /proc/<pid>/stat (fields 14 and 15, in clock ticks).
 double process_cpu_seconds(int pid) {
+  clockid_t clock{};
+  timespec ts{};
+  if (clock_getcpuclockid(pid_t(pid), &clock) == 0 && clock_gettime(clock, &ts) == 0)
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   auto close = text.rfind(')');
@@ -56,6 +65,15 @@ double process_cpu_seconds(int pid) {
     if (i == 15) stime = std::stoull(field);
   }
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+/// VmRSS of a process from /proc/<pid>/status, in KiB (-1 when unreadable).
+double process_rss_kb(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.starts_with("VmRSS:")) return std::strtod(line.c_str() + 6, nullptr);
+  return -1;
 }
 
 void raise_fd_limit() {
@@ -106,7 +124,7 @@ struct LoadGenerator::State {
   BatchSender sender;
   std::vector<PeerConfig> plans;
   std::vector<std::unique_ptr<VirtualPeer>> peers;  // index = plan index, started in order
-  std::unique_ptr<SignalingClient> signaling;
+  std::unique_ptr<Signaling> signaling;
   util::SocketAddr bind_addr;
   int epoll_fd = -1;
   int wake_fd = -1;
@@ -120,6 +138,23 @@ struct LoadGenerator::State {
     signaling.reset();
     if (epoll_fd >= 0) ::close(epoll_fd);
     if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  /// Every participant is up (or given up on) and receiving when it should.
+  bool settled(bool subscribers_receive, bool publishers_receive) const {
+    if (peers.size() < plans.size()) return false;
+    for (const auto& p : peers) {
+      if (p->failed()) continue;
+      bool should_receive = p->config().publisher ? publishers_receive : subscribers_receive;
+      if (!p->connected() || (should_receive && !p->receiving())) return false;
+    }
+    return true;
+  }
+
+  int64_t expected_packets() const {
+    int64_t n = 0;
+    for (const auto& p : peers) n += p->packets_expected();
+    return n;
   }
 
   void error(std::string message) {
@@ -142,7 +177,8 @@ struct LoadGenerator::State {
     ev.data.u64 = i + 1;
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, peer->socket().fd(), &ev) != 0)
       return util::make_error("epoll_ctl failed (too many sockets?)");
-    signaling->join(i, plans[i].room_id, plans[i].self_id, peer->create_offer());
+    signaling->join(i, JoinRequest{plans[i].room_id, plans[i].self_id, plans[i].publisher, peer->create_offer(),
+                                   config.publishers});
     peers.push_back(std::move(peer));
     return {};
   }
@@ -211,7 +247,9 @@ util::Result<Summary> LoadGenerator::run() {
   wake_ev.data.u64 = 0;
   epoll_ctl(st.epoll_fd, EPOLL_CTL_ADD, st.wake_fd, &wake_ev);
 
-  st.signaling = std::make_unique<SignalingClient>(url->host, url->port, url->target, st.wake_fd);
+  if (config_.target == Target::kJanus)
+    st.signaling = std::make_unique<JanusSignaling>(url->host, url->port, url->target, st.wake_fd);
+  else st.signaling = std::make_unique<SignalingClient>(url->host, url->port, url->target, st.wake_fd);
   if (auto r = st.signaling->start(); !r) return util::make_error(r.error());
 
   // Publishers first (rooms interleaved), so subscribers find tracks to receive.
@@ -231,6 +269,7 @@ util::Result<Summary> LoadGenerator::run() {
     c.dtls = dtls;
     c.loopback_only = st.bind_addr.is_loopback();
     c.twcc_feedback = config_.twcc_feedback;
+    c.advertise_host_candidate = config_.target == Target::kJanus;
     st.plans.push_back(std::move(c));
   };
   for (int k = 0; k < config_.publishers; ++k)
@@ -242,8 +281,27 @@ util::Result<Summary> LoadGenerator::run() {
   const double cpu0 = rusage_seconds(RUSAGE_SELF);
   const double thread_cpu0 = rusage_seconds(RUSAGE_THREAD);
   const double server_cpu0 = server_pid_ ? process_cpu_seconds(*server_pid_) : -1;
+  const double server_rss0 = server_pid_ ? process_rss_kb(*server_pid_) : -1;
+  // Everyone receives when there is a publisher in the room besides themselves
+  // (Janus publishers only publish: receiving takes a subscriber handle of its own).
+  const bool subscribers_receive = config_.publishers > 0;
+  const bool publishers_receive = config_.publishers > 1 && config_.target == Target::kSwitchboard;
+  const util::Duration warmup =
+      std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(std::max(0.0, config_.warmup_s)));
+  // The steady window: counters where it began, and what it measured.
+  SteadyWindow steady;
+  util::Timestamp window_start = util::kNever;
+  uint64_t window_sent0 = 0, window_received0 = 0;
+  int64_t window_expected0 = 0;
+  double window_server_cpu0 = -1, server_rss_steady = -1, server_rss_end = -1;
   const util::Duration ramp_step =
       std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(1.0 / std::max(0.001, config_.ramp_per_s)));
+  const util::Duration subscriber_delay = std::chrono::duration_cast<util::Duration>(
+      std::chrono::duration<double>(std::max(0.0, config_.subscriber_delay_s)));
+  // Participant i starts at the ramp rate; subscribers (planned after all publishers) later still.
+  auto start_time = [&](size_t i) {
+    return t0 + ramp_step * int64_t(i) + (st.plans[i].publisher ? util::Duration::zero() : subscriber_delay);
+  };
   const util::Duration duration =
       std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(config_.duration_s));
   const util::Duration connect_timeout =
@@ -258,7 +316,7 @@ util::Result<Summary> LoadGenerator::run() {
   for (;;) {
     util::Timestamp now = util::Clock::now();
     // Start participants that are due.
-    while (!g_interrupted.load() && st.peers.size() < st.plans.size() && now >= t0 + ramp_step * int64_t(st.peers.size())) {
+    while (!g_interrupted.load() && st.peers.size() < st.plans.size() && now >= start_time(st.peers.size())) {
       if (auto r = st.start_peer(st.peers.size()); !r) return util::make_error(r.error());
     }
     if (st.peers.size() == st.plans.size() && all_started == util::kNever) {
@@ -269,14 +327,44 @@ util::Result<Summary> LoadGenerator::run() {
       stop_at = util::earliest(stop_at, now);
       all_started = util::earliest(all_started, now);
     }
+    if (window_start == util::kNever && all_started != util::kNever && stop_at != util::kNever && now < stop_at &&
+        now >= all_started + warmup &&
+        (now >= all_started + std::max(warmup, duration / 2) || st.settled(subscribers_receive, publishers_receive))) {
+      window_start = now;
+      steady.start_s = seconds(now - t0);
+      steady.settled = st.settled(subscribers_receive, publishers_receive);
+      window_sent0 = st.stats.sent_packets;
+      window_received0 = st.stats.received_packets;
+      window_expected0 = st.expected_packets();
+      st.stats.delay_window_us.reset();
+      if (server_pid_) {
+        window_server_cpu0 = process_cpu_seconds(*server_pid_);
+        server_rss_steady = process_rss_kb(*server_pid_);
+      }
+    }
     if (now >= stop_at && drain_end == util::kNever) {
+      if (window_start != util::kNever) {
+        steady.duration_s = seconds(now - window_start);
+        steady.sent_packets = st.stats.sent_packets - window_sent0;
+        steady.received_packets = st.stats.received_packets - window_received0;
+        int64_t expected = std::max<int64_t>(0, st.expected_packets() - window_expected0);
+        steady.expected_packets = uint64_t(expected);
+        steady.loss_fraction =
+            expected > 0 ? double(std::max<int64_t>(0, expected - int64_t(steady.received_packets))) / double(expected) : 0;
+        steady.delay_us = quantiles(st.stats.delay_window_us);
+        if (server_pid_ && window_server_cpu0 >= 0) {
+          double c = process_cpu_seconds(*server_pid_);
+          steady.server_cpu_s = c >= 0 ? c - window_server_cpu0 : -1;
+        }
+      }
+      if (server_pid_) server_rss_end = process_rss_kb(*server_pid_);
       for (auto& p : st.peers) p->stop_media();
       drain_end = now + kDrainTime;
     }
     if (now >= drain_end) break;
 
     util::Timestamp wake = util::earliest(next_progress, drain_end == util::kNever ? stop_at : drain_end);
-    if (st.peers.size() < st.plans.size()) wake = util::earliest(wake, t0 + ramp_step * int64_t(st.peers.size()));
+    if (st.peers.size() < st.plans.size()) wake = util::earliest(wake, start_time(st.peers.size()));
     for (auto& p : st.peers) wake = util::earliest(wake, p->deadline());
     int timeout_ms = 0;
     if (wake > now) timeout_ms = int(std::min<int64_t>(1000, (util::to_micros(wake - now) + 999) / 1000));
@@ -354,9 +442,6 @@ util::Result<Summary> LoadGenerator::run() {
   Histogram join, connect;
   int64_t expected = 0, received = 0;
   bool gcm = false, cm = false;
-  // Everyone receives when there is a publisher in the room besides themselves.
-  const bool subscribers_receive = config_.publishers > 0;
-  const bool publishers_receive = config_.publishers > 1;
   for (auto& p : st.peers) {
     bool should_receive = p->config().publisher ? publishers_receive : subscribers_receive;
     sum.expected_receivers += should_receive;
@@ -382,6 +467,10 @@ util::Result<Summary> LoadGenerator::run() {
     double c = process_cpu_seconds(*server_pid_);
     sum.server_cpu_s = c >= 0 ? c - server_cpu0 : -1;
   }
+  sum.server_rss_start_kb = server_rss0;
+  sum.server_rss_steady_kb = server_rss_steady;
+  sum.server_rss_end_kb = server_rss_end;
+  sum.steady = steady;
 
   // Leave: DTLS close_notify, then the WebSockets.
   util::Timestamp now = util::Clock::now();

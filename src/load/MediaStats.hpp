@@ -27,6 +27,7 @@ struct MediaStats {
   uint64_t unknown_payload = 0;  ///< RTP with a payload type no description explained
   Histogram delay_us;           ///< one-way delay through the server, whole run
   Histogram delay_interval_us;  ///< the same, since the last progress line
+  Histogram delay_window_us;    ///< the same, since the steady-state window began
 };
 
 }  // namespace sb::load

@@ -39,6 +39,17 @@ std::string Summary::to_json() const {
       {"cpu_s", cpu_s},
       {"media_thread_cpu_s", media_thread_cpu_s},
       {"server_cpu_s", server_cpu_s},
+      {"server_rss_kb", {{"start", server_rss_start_kb}, {"steady", server_rss_steady_kb}, {"end", server_rss_end_kb}}},
+      {"steady",
+       {{"start_s", steady.start_s},
+        {"duration_s", steady.duration_s},
+        {"settled", steady.settled},
+        {"sent_packets", steady.sent_packets},
+        {"received_packets", steady.received_packets},
+        {"expected_packets", steady.expected_packets},
+        {"loss_fraction", steady.loss_fraction},
+        {"delay_us", quantiles(steady.delay_us)},
+        {"server_cpu_s", steady.server_cpu_s}}},
   };
   return boost::json::serialize(o);
 }
@@ -50,12 +61,16 @@ std::string Summary::to_text() const {
                 "connected %d/%d, receiving %d/%d, errors %llu\n"
                 "packets sent %llu, received %llu of %llu expected, loss %.3f%%\n"
                 "delay p50 %.0f us, p99 %.0f us, max %.0f us; join p50 %.0f ms, p99 %.0f ms\n"
-                "cpu %.2f s (media thread %.2f s), server cpu %.2f s\n",
+                "cpu %.2f s (media thread %.2f s), server cpu %.2f s\n"
+                "steady %.1f s: received %llu of %llu expected, loss %.3f%%, delay p50 %.0f us, p99 %.0f us, "
+                "server cpu %.2f s\n",
                 rooms, publishers, subscribers, duration_s, srtp_profile.c_str(), connected,
                 publishers + subscribers, receiving, expected_receivers, (unsigned long long)errors,
                 (unsigned long long)sent_packets, (unsigned long long)received_packets,
                 (unsigned long long)expected_packets, loss_fraction * 100, delay_us.p50, delay_us.p99, delay_us.max,
-                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, server_cpu_s);
+                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, server_cpu_s, steady.duration_s,
+                (unsigned long long)steady.received_packets, (unsigned long long)steady.expected_packets,
+                steady.loss_fraction * 100, steady.delay_us.p50, steady.delay_us.p99, steady.server_cpu_s);
   std::string out = buf;
   for (const auto& m : error_messages) out += "  error: " + m + "\n";
   return out;

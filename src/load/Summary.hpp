@@ -11,6 +11,21 @@ struct Quantiles {
   double p50 = 0, p99 = 0, max = 0;
 };
 
+/// The steady state of a run: from when every participant was up and receiving
+/// (and the warm-up was over) to when publishers stopped. Server CPU and memory
+/// here exclude joining, ICE and the DTLS handshakes.
+struct SteadyWindow {
+  double start_s = 0;     ///< from the start of the run
+  double duration_s = 0;  ///< 0: no window (the run ended first)
+  bool settled = false;   ///< everyone was up and receiving when it began
+  uint64_t sent_packets = 0;
+  uint64_t received_packets = 0;
+  uint64_t expected_packets = 0;
+  double loss_fraction = 0;
+  Quantiles delay_us;
+  double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise
+};
+
 struct Summary {
   int rooms = 0;
   int publishers = 0;   ///< total over rooms
@@ -37,6 +52,10 @@ struct Summary {
   double cpu_s = 0;          ///< this process, user + system
   double media_thread_cpu_s = 0;
   double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise
+  /// With --server-pid: the server's resident memory (VmRSS) when the run began,
+  /// when the steady window began, and at its end; -1 otherwise.
+  double server_rss_start_kb = -1, server_rss_steady_kb = -1, server_rss_end_kb = -1;
+  SteadyWindow steady;
 
   std::string to_json() const;
   std::string to_text() const;

@@ -16,6 +16,9 @@
 #include "rtp/rtcp/ReceiverReport.hpp"
 #include "rtp/rtcp/Sdes.hpp"
 #include "rtp/rtcp/SenderReport.hpp"
+#include "stun/Integrity.hpp"
+#include "stun/Message.hpp"
+#include "stun/MessageBuilder.hpp"
 
 namespace sb::load {
 
@@ -48,6 +51,10 @@ VirtualPeer::VirtualPeer(PeerConfig config, net::UdpSocket socket, std::shared_p
         p.cname = rng.alnum(16);
         p.stream_id = config_.self_id;
         p.session_id = rng.u64() >> 2;
+        const util::SocketAddr& local = socket_.local_address();
+        bool bound_ip = false;
+        for (size_t i = 0; i < local.ip_size(); ++i) bound_ip |= local.ip_bytes()[i] != 0;
+        if (config_.advertise_host_candidate && bound_ip) p.host_candidate = local;
         return p;
       }()),
       created_(util::Clock::now()), rtcp_ssrc_(rng.u32() | 1) {
@@ -78,6 +85,16 @@ void VirtualPeer::learn_remote(const RemoteInfo& info) {
   pending_candidates_.clear();
 }
 
+void VirtualPeer::create_transport(util::Timestamp now, dtls::Role local_role) {
+  ice::ClientAgentConfig ice;
+  ice.local = local_credentials_;
+  ice.remote = ice::Credentials{remote_.ice_ufrag, remote_.ice_pwd};
+  ice.tie_breaker = rng_.u64();
+  rtc::RemoteParameters params{remote_.ice_ufrag, remote_.ice_pwd, remote_.fingerprint, local_role};
+  transport_ = rtc::Transport::make_client(std::move(ice), rng_, certificate_, std::move(params), config_.dtls);
+  deadline_ = now;  // the first checks go out at once
+}
+
 util::Result<void> VirtualPeer::on_answer(util::Timestamp now, const std::string& text) {
   if (transport_) return util::make_error("a second answer");
   auto parsed = ClientSdp::parse(text);
@@ -85,25 +102,29 @@ util::Result<void> VirtualPeer::on_answer(util::Timestamp now, const std::string
   auto info = ClientSdp::read_remote(*parsed);
   if (!info) return util::make_error("answer: " + info.error());
   remote_ = std::move(info.value());
-  ice::ClientAgentConfig ice;
-  ice.local = local_credentials_;
-  ice.remote = ice::Credentials{remote_.ice_ufrag, remote_.ice_pwd};
-  ice.tie_breaker = rng_.u64();
-  rtc::RemoteParameters params{remote_.ice_ufrag, remote_.ice_pwd, remote_.fingerprint, dtls::Role::kClient};
-  transport_ = rtc::Transport::make_client(std::move(ice), rng_, certificate_, std::move(params), config_.dtls);
+  // We offered actpass (RFC 8842 §5.3): an active answerer is the DTLS client.
+  create_transport(now, remote_.setup == sdp::SetupRole::Active ? dtls::Role::kServer : dtls::Role::kClient);
   learn_remote(remote_);
-  deadline_ = now;  // the first checks go out at once
   return {};
 }
 
-util::Result<std::string> VirtualPeer::on_offer(util::Timestamp, const std::string& text) {
+util::Result<std::string> VirtualPeer::on_offer(util::Timestamp now, const std::string& text) {
   auto parsed = ClientSdp::parse(text);
   if (!parsed) return util::make_error("server offer: " + parsed.error());
   auto info = ClientSdp::read_remote(*parsed);
   if (!info) return util::make_error("server offer: " + info.error());
-  auto answer = sdp_.create_answer(*parsed);
+  // The server offered first (no transport yet): we answer passive and so are the
+  // DTLS server. The server (Janus) then sends its ClientHello once its own
+  // triggered check has succeeded; a ClientHello of ours could arrive before that
+  // and be dropped, costing a whole DTLS retransmission timeout (1 s).
+  const bool first = !transport_;
+  auto answer = sdp_.create_answer(*parsed, first ? sdp::SetupRole::Passive : sdp::SetupRole::Active);
   if (!answer) return util::make_error("server offer: " + answer.error());
   remote_recv_ = std::move(info.value());
+  if (first) {
+    remote_ = remote_recv_;
+    create_transport(now, dtls::Role::kServer);
+  }
   learn_remote(remote_recv_);
   return answer;
 }
@@ -131,6 +152,7 @@ void VirtualPeer::on_readable(util::Timestamp now, net::RecvBatch& batch, util::
     now = util::Clock::now();
     for (size_t i = 0; i < n; ++i) {
       if (!transport_ || failed()) continue;
+      if (!batch.data(i).empty() && batch.data(i)[0] <= 3) answer_check(batch.from(i), batch.data(i), out);
       auto rx = transport_->handle_datagram(now, batch.from(i), batch.data(i));
       if (rx.kind == rtc::Transport::Received::Kind::kRtp) on_rtp(now, rx.packet);
       else if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, rx.packet, out);
@@ -141,6 +163,23 @@ void VirtualPeer::on_readable(util::Timestamp now, net::RecvBatch& batch, util::
   drain_events(now);
   transport_->flush(out);
   update_deadline();
+}
+
+void VirtualPeer::answer_check(const util::SocketAddr& from, util::ByteView data, util::DatagramSink& out) {
+  // A full agent answers the peer's checks (RFC 8445 §7.3): Switchboard, an
+  // ICE-lite server, sends none, but Janus (libnice) sends triggered checks and
+  // only takes our nomination once one of them succeeds.
+  auto msg = stun::Message::parse(data);
+  if (!msg || !msg->is(stun::MessageClass::kRequest, stun::Method::kBinding)) return;
+  auto user = msg->username();
+  const std::string& ufrag = local_credentials_.ufrag;
+  // USERNAME is "<our ufrag>:<theirs>" (RFC 8445 §7.2.2) and the request is signed with our password.
+  if (!user || user->size() <= ufrag.size() || !user->starts_with(ufrag) || (*user)[ufrag.size()] != ':') return;
+  if (!stun::verify_message_integrity(*msg, local_credentials_.pwd)) return;
+  auto slot = out.reserve();
+  stun::MessageBuilder b(slot, stun::MessageClass::kSuccessResponse, stun::Method::kBinding, msg->transaction_id());
+  b.add_xor_mapped_address(from).add_message_integrity(local_credentials_.pwd).add_fingerprint();
+  if (auto len = b.finish()) out.commit(from, *len);
 }
 
 void VirtualPeer::on_timeout(util::Timestamp now, util::DatagramSink& out) {
@@ -400,6 +439,7 @@ void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
   if (sent && *sent <= now_us) {
     stats_.delay_us.record(now_us - *sent);
     stats_.delay_interval_us.record(now_us - *sent);
+    stats_.delay_window_us.record(now_us - *sent);
   }
 }
 

@@ -49,6 +49,9 @@ struct PeerConfig {
   /// Only server candidates on loopback are checked (the sockets are bound to it).
   bool loopback_only = false;
   bool twcc_feedback = true;  ///< receivers send transport-wide CC feedback
+  /// Our socket's address goes into our descriptions as a host candidate (for a
+  /// server that does not learn it from connectivity checks; needs a bound IP).
+  bool advertise_host_candidate = false;
 };
 
 class VirtualPeer {
@@ -78,7 +81,8 @@ class VirtualPeer {
   void on_joined(util::Timestamp join_sent) { join_sent_ = join_sent; }
   /// The server's answer: creates the transport and starts ICE.
   util::Result<void> on_answer(util::Timestamp now, const std::string& sdp);
-  /// A server offer: returns our answer.
+  /// A server offer: returns our answer. When the server offered first (Janus
+  /// subscribers), this creates the transport and starts ICE.
   util::Result<std::string> on_offer(util::Timestamp now, const std::string& sdp);
   void on_candidate(const std::string& candidate);
   /// Gives up on this participant (signaling failed, timeout…).
@@ -125,8 +129,11 @@ class VirtualPeer {
   };
 
   void drain_events(util::Timestamp now);
+  /// Answers a connectivity check of the server (sent straight to `out`).
+  void answer_check(const util::SocketAddr& from, util::ByteView data, util::DatagramSink& out);
   void update_deadline();
   void learn_remote(const RemoteInfo& info);
+  void create_transport(util::Timestamp now, dtls::Role local_role);
 
   // Sending.
   void start_media(util::Timestamp now);

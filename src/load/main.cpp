@@ -10,13 +10,16 @@
 
 int main(int argc, char** argv) {
   sb::load::LoadConfig cfg;
-  CLI::App app{"switchboard-load: virtual publishers and subscribers against a Switchboard server"};
+  CLI::App app{"switchboard-load: virtual publishers and subscribers against a Switchboard (or Janus) server"};
   std::string profile = "both";
   std::string log_level = "warn";
   bool json = false, quiet = false;
   int server_pid = 0;
   std::string host;
   int port = 0;
+  std::string target = "switchboard";
+  app.add_option("--target", target, "server kind: switchboard, or janus (VideoRoom over the Janus WebSocket API)")
+      ->capture_default_str()->check(CLI::IsMember({"switchboard", "janus"}));
   app.add_option("--url", cfg.url, "signaling WebSocket URL")->capture_default_str();
   app.add_option("--host", host, "server host (with --port, instead of --url)");
   app.add_option("--port", port, "server HTTP/WebSocket port (with --host, instead of --url)")->check(CLI::Range(1, 65535));
@@ -25,6 +28,8 @@ int main(int argc, char** argv) {
   app.add_option("--subscribers", cfg.subscribers, "subscribers per room")->capture_default_str()->check(CLI::Range(0, 100000));
   app.add_option("--duration", cfg.duration_s, "seconds of media after the last participant started")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--warmup", cfg.warmup_s, "seconds after the last start before the steady window may begin")
+      ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   app.add_option("--bitrate", cfg.video_bitrate, "video bits per second per publisher")
       ->capture_default_str()->check(CLI::Range(8'000u, 100'000'000u));
   app.add_option("--fps", cfg.fps, "video frames per second")->capture_default_str()->check(CLI::Range(1, 240));
@@ -35,6 +40,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"gcm", "cm", "both"}));
   app.add_option("--ramp", cfg.ramp_per_s, "participants started per second")->capture_default_str()
       ->check(CLI::Range(0.01, 100000.0));
+  app.add_option("--subscriber-delay", cfg.subscriber_delay_s, "seconds subscribers start after publishers")
+      ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   app.add_option("--bind", cfg.bind_ip, "local IP for the participants' UDP sockets (default: from the URL host)");
   app.add_option("--connect-timeout", cfg.connect_timeout_s, "seconds from start to a connected transport")
       ->capture_default_str();
@@ -54,6 +61,7 @@ int main(int argc, char** argv) {
   sb::util::configure_logging(log);
   cfg.progress = !quiet;
   cfg.twcc_feedback = !no_twcc;
+  if (target == "janus") cfg.target = sb::load::Target::kJanus;
   if (port != 0) {
     if (host.empty()) host = "127.0.0.1";
     if (host.find(':') != std::string::npos) host = "[" + host + "]";  // an IPv6 literal
