@@ -216,7 +216,8 @@ void Transport::pump_ice(util::Timestamp now) {
         }
         start_dtls(now);
       } else if (auto* s = std::get_if<ice::SelectedPairChanged>(&*ev)) {
-        log()->info("ICE {} follows the peer to {}", local_ufrag(), s->remote.to_string());
+        if (selected_ && *selected_ != s->remote)
+          log()->info("ICE {} follows the peer to {}", local_ufrag(), s->remote.to_string());
         selected_ = s->remote;
       } else if (std::holds_alternative<ice::ConsentExpired>(*ev)) {
         fail("ICE consent expired (no valid check for 30 s)");
@@ -278,7 +279,9 @@ void Transport::pump_dtls(util::Timestamp now) {
 void Transport::release_dtls() {
   // Authenticated SRTP from the peer proves it finished the handshake (it only
   // has keys after our Finished), so nothing will need our final flight again.
-  if (dtls_ && !dtls_->released()) dtls_->release_association();
+  if (dtls_released_ || !dtls_) return;
+  dtls_->release_association();
+  dtls_released_ = dtls_->released();
 }
 
 void Transport::fail(std::string reason) {

@@ -155,6 +155,7 @@ class Transport {
   std::optional<RemoteParameters> remote_;
   std::unique_ptr<dtls::Session> dtls_;
   std::optional<srtp::Session> srtp_;
+  bool dtls_released_ = false;  // cached: checked on every received packet
   std::optional<util::SocketAddr> selected_;
   std::optional<util::SocketAddr> dtls_from_;  // where DTLS came from, before nomination
   util::Timestamp handshake_deadline_ = util::kNever;  // while kHandshaking

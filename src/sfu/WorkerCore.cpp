@@ -92,7 +92,10 @@ void WorkerCore::join(util::Timestamp now, ConnId conn, const std::string& room_
   }
   auto p = std::make_unique<Participant>(conn, self_id, std::move(transport), std::move(negotiator),
                                          rng_->u32() | 1, rng_->alnum(16));
-  p->next_report = now + kReportInterval;
+  // Reports of every participant fall due on the same 500 ms grid, so one timer
+  // round serves them all instead of one wakeup per participant.
+  auto phase = now.time_since_epoch() % kReportInterval;
+  p->next_report = now - phase + kReportInterval;
   Participant* raw = p.get();
   room->participants.emplace(conn, std::move(p));
   by_conn_[conn] = {room.get(), raw};
@@ -582,7 +585,8 @@ void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, uti
     if (n > 0 && p.transport().send_rtcp(out, {buf, n})) p.stats().nacks_sent += count;
   }
   if (now >= p.next_report) {
-    p.next_report = now + kReportInterval;
+    p.next_report += kReportInterval;
+    if (p.next_report <= now) p.next_report = now - now.time_since_epoch() % kReportInterval + kReportInterval;
     send_reports(now, p, out);
   }
 }
