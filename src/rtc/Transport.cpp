@@ -195,7 +195,8 @@ util::Timestamp Transport::poll_timeout() const {
         else return agent.poll_timeout();
       },
       ice_);
-  if (dtls_) t = util::earliest(t, dtls_->poll_timeout());
+  // A finished handshake has no timer left: skip the call on the hot path.
+  if (dtls_ && state_ != State::kConnected) t = util::earliest(t, dtls_->poll_timeout());
   if (state_ == State::kHandshaking) t = util::earliest(t, handshake_deadline_);
   return t;
 }
