@@ -288,7 +288,12 @@ util::Result<MediaLine> Negotiator::answer_line(const sdp::SessionDescription& o
   if (!m.rtcp_mux)
     return util::make_error("mid " + m.mid + ": a=rtcp-mux is required (RFC 8843 §9, RFC 5761)");
 
-  for (sdp::PayloadType pt : m.payload_types()) {
+  // A payload type listed twice on the m= line is one codec (answering it twice
+  // would be an invalid description).
+  std::vector<sdp::PayloadType> offered;
+  for (sdp::PayloadType pt : m.payload_types())
+    if (std::find(offered.begin(), offered.end(), pt) == offered.end()) offered.push_back(pt);
+  for (sdp::PayloadType pt : offered) {
     const sdp::Codec* c = m.find_codec(pt);
     if (c == nullptr || c->is_rtx() || !is_supported_codec(*c, l.kind)) continue;
     sdp::Codec kept = *c;
@@ -326,7 +331,7 @@ util::Result<MediaLine> Negotiator::answer_line(const sdp::SessionDescription& o
   // a track without RTX here.
   size_t primaries = l.codecs.size();
   bool want_rtx = !(can_send && previous->send->rtx_ssrc == 0);
-  for (sdp::PayloadType pt : want_rtx ? m.payload_types() : std::vector<sdp::PayloadType>{}) {
+  for (sdp::PayloadType pt : want_rtx ? offered : std::vector<sdp::PayloadType>{}) {
     const sdp::Codec* c = m.find_codec(pt);
     if (c == nullptr || !c->is_rtx()) continue;
     auto apt = c->apt();

@@ -189,3 +189,16 @@ TEST(MsidToken, EncodesWhatIsNotATokenAndBoundsTheLength) {
   EXPECT_EQ(rtc::to_msid_token(std::string(100, 'x')).size(), 64u);
   EXPECT_EQ(rtc::to_msid_token("caf\xc3\xa9"), "caf%C3%A9");
 }
+
+TEST_F(NegotiatorTest, PayloadTypeListedTwiceIsAnsweredOnce) {
+  // Found by fuzzing: a repeated format on the m= line made the answer carry the
+  // codec twice, which no parser accepts.
+  std::string offer = replace(sdp_samples::kChromiumOffer, "m=video 9 UDP/TLS/RTP/SAVPF 96 97",
+                              "m=video 9 UDP/TLS/RTP/SAVPF 96 96 97 97");
+  auto a = answer(offer);
+  const auto* video = a.find_media("1");
+  ASSERT_NE(video, nullptr);
+  auto pts = video->payload_types();
+  EXPECT_EQ(std::count(pts.begin(), pts.end(), 96), 1);
+  EXPECT_EQ(std::count(pts.begin(), pts.end(), 97), 1);
+}
