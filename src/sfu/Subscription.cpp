@@ -71,8 +71,9 @@ size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView&
 
   // Leave room for the SRTP trailer (auth tag / GCM tag + SRTCP index).
   auto room = slot.first(slot.size() - srtp::Session::kMaxTrailer);
+  uint32_t ts_out = packet.timestamp() + ts_offset_;
   if (!as_rtx) {
-    rtp::RtpHeader h{packet.marker(), rtp::PayloadType{pt}, seq_out, packet.timestamp(), rtp::Ssrc{ssrc_}, {}};
+    rtp::RtpHeader h{packet.marker(), rtp::PayloadType{pt}, seq_out, ts_out, rtp::Ssrc{ssrc_}, {}};
     return rtp::write_packet(room, h, ext, packet.payload());
   }
   // RTX (RFC 4588 §4): own SSRC, PT and sequence; the original sequence number
@@ -83,7 +84,7 @@ size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView&
   util::store_be16(rtx_payload, seq_out);
   std::copy(payload.begin(), payload.end(), rtx_payload + 2);
   uint8_t rtx_pt = rtx_pt_map_[uint8_t(packet.payload_type())];
-  rtp::RtpHeader h{packet.marker(), rtp::PayloadType{rtx_pt}, rtx_seq_++, packet.timestamp(), rtp::Ssrc{rtx_ssrc_}, {}};
+  rtp::RtpHeader h{packet.marker(), rtp::PayloadType{rtx_pt}, rtx_seq_++, ts_out, rtp::Ssrc{rtx_ssrc_}, {}};
   return rtp::write_packet(room, h, ext, {rtx_payload, payload.size() + 2});
 }
 
@@ -94,26 +95,39 @@ bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, b
   if (!transport.connected()) return false;
   uint8_t in_pt = uint8_t(packet.payload_type());
   if (pt_map_[in_pt] == kNoPayloadType) return false;
+  bool new_source = !started_ || uint32_t(packet.ssrc()) != source_ssrc_;
+  if (new_source && started_ && track_->is_video()) need_keyframe_ = true;  // a new encoder: start clean
   if (need_keyframe_) {
     if (track_->is_video() && !keyframe) return false;
     need_keyframe_ = false;
   }
-  if (!started_) {
-    // The first forwarded packet continues our own numbering, so the
-    // subscriber sees one sequence however often the source pauses or restarts.
-    seq_offset_ = uint16_t(next_seq_ - packet.sequence());
-    started_ = true;
-  }
+  if (new_source) start_source(now, packet);
   uint16_t seq_out = uint16_t(packet.sequence() + seq_offset_);
   auto slot = out.reserve();
   size_t len = write_rewritten(now, packet, slot, false, seq_out);
   if (len == 0 || !transport.send_rtp_in_place(out, slot, len)) return false;
   if (util::seq_newer(uint16_t(seq_out + 1), next_seq_) || seq_out + 1 == next_seq_) next_seq_ = uint16_t(seq_out + 1);
-  last_timestamp_ = packet.timestamp();
+  last_timestamp_ = packet.timestamp() + ts_offset_;
   last_sent_ = now;
   ++packets_sent_;
   octets_sent_ += packet.payload_size();
   return true;
+}
+
+void Subscription::start_source(util::Timestamp now, const rtp::PacketView& packet) {
+  // The subscriber must see one source: sequence numbers continue from our
+  // last one, and timestamps continue by the time that passed (RFC 3550 §5.1),
+  // however often the publisher restarts or changes its SSRC.
+  seq_offset_ = uint16_t(next_seq_ - packet.sequence());
+  if (started_) {
+    auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_sent_).count();
+    uint32_t ticks = uint32_t(std::max<int64_t>(1, elapsed_us * int64_t(track_->clock_rate()) / 1000000));
+    ts_offset_ = last_timestamp_ + ticks - packet.timestamp();
+  } else {
+    ts_offset_ = 0;
+  }
+  source_ssrc_ = uint32_t(packet.ssrc());
+  started_ = true;
 }
 
 bool Subscription::retransmit(util::Timestamp now, uint16_t seq, util::DatagramSink& out) {
@@ -122,7 +136,7 @@ bool Subscription::retransmit(util::Timestamp now, uint16_t seq, util::DatagramS
   auto raw = track_->cache().find(now, publisher_seq);
   if (!raw) return false;
   auto packet = rtp::PacketView::parse(*raw);
-  if (!packet) return false;
+  if (!packet || uint32_t(packet->ssrc()) != source_ssrc_) return false;
   uint8_t in_pt = uint8_t(packet->payload_type());
   if (pt_map_[in_pt] == kNoPayloadType) return false;
   bool as_rtx = rtx_ssrc_ != 0 && rtx_pt_map_[in_pt] != kNoPayloadType;
@@ -142,7 +156,8 @@ size_t Subscription::write_sender_report(util::Timestamp now, util::MutableBytes
   auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
   rtp::rtcp::SenderInfo info;
   info.ntp = rtp::NtpTime{clock->ntp.value + uint64_t((elapsed_us * 4294967296.0) / 1e6)};
-  info.rtp_timestamp = clock->rtp_timestamp + uint32_t(elapsed_us * int64_t(track_->clock_rate()) / 1000000);
+  info.rtp_timestamp =
+      clock->rtp_timestamp + uint32_t(elapsed_us * int64_t(track_->clock_rate()) / 1000000) + ts_offset_;
   info.packet_count = uint32_t(packets_sent_);
   info.octet_count = uint32_t(octets_sent_);
   return rtp::rtcp::SenderReport::write(out, rtp::Ssrc{ssrc_}, info);

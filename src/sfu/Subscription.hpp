@@ -61,6 +61,9 @@ class Subscription {
  private:
   size_t write_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::MutableBytes slot, bool as_rtx,
                          uint16_t seq_out);
+  /// Fixes the offsets so that `packet` (from a new source, or the first one)
+  /// continues our sequence and timestamp line.
+  void start_source(util::Timestamp now, const rtp::PacketView& packet);
 
   Track* track_;
   Participant* subscriber_;
@@ -78,7 +81,9 @@ class Subscription {
   uint8_t mid_id_ = 0;
   // Rewriting state.
   bool started_ = false;
+  uint32_t source_ssrc_ = 0;   ///< the publisher SSRC the offsets belong to
   uint16_t seq_offset_ = 0;
+  uint32_t ts_offset_ = 0;
   uint16_t next_seq_;
   uint16_t rtx_seq_;
   uint32_t last_timestamp_ = 0;

@@ -14,6 +14,7 @@ Track::Track(Participant& publisher, const rtc::MediaLine& line, std::string id)
   }
   if (!codecs_.empty()) clock_rate_ = codecs_.front().clock_rate;
   for (const auto& c : codecs_) nack_enabled_ |= c.has_feedback("nack");
+  simulcast_ = !line.remote_rids.empty();
   if (!line.remote_ssrcs.empty()) ssrc_ = line.remote_ssrcs.front();
   for (auto [primary, rtx] : line.remote_rtx)
     if (primary == ssrc_) rtx_ssrc_ = rtx;
@@ -35,6 +36,14 @@ void Track::bind_ssrc(uint32_t ssrc, uint32_t clock_rate) {
   if (ssrc_ == ssrc && stats_) return;
   ssrc_ = ssrc;
   stats_.emplace(rtp::Ssrc{ssrc}, clock_rate ? clock_rate : clock_rate_);
+}
+
+void Track::rebind_source(uint32_t ssrc) {
+  retired_ssrc_ = ssrc_;
+  ssrc_ = ssrc;
+  stats_.emplace(rtp::Ssrc{ssrc}, clock_rate_);
+  nack_.reset();
+  sender_clock_.reset();
 }
 
 void Track::on_packet(util::Timestamp now, const rtp::PacketView& packet, util::ByteView raw) {

@@ -55,6 +55,13 @@ class Track {
   /// The publisher's m-section negotiated generic NACK (RFC 4585 §4.2): only then
   /// are its losses NACKed.
   bool nack_enabled() const { return nack_enabled_; }
+  /// The publisher sends simulcast layers (rids) on this m-section.
+  bool simulcast() const { return simulcast_; }
+  /// The publisher restarted its stream with a new SSRC: statistics and loss
+  /// detection start over; subscriptions re-base their offsets themselves.
+  void rebind_source(uint32_t ssrc);
+  /// The SSRC the track used before the last rebind: its late packets are dropped.
+  uint32_t retired_ssrc() const { return retired_ssrc_; }
   /// The publisher's header extensions on this m-section (its ids).
   const std::vector<sdp::Extmap>& extmaps() const { return extmaps_; }
 
@@ -91,6 +98,8 @@ class Track {
   std::vector<std::pair<uint8_t, uint8_t>> rtx_apt_;  // rtx pt → primary pt
   std::vector<sdp::Extmap> extmaps_;
   bool nack_enabled_ = false;
+  bool simulcast_ = false;
+  uint32_t retired_ssrc_ = 0;
   uint32_t ssrc_ = 0;
   uint32_t rtx_ssrc_ = 0;
   std::optional<rtp::ReceiveStats> stats_;

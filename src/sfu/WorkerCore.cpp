@@ -433,7 +433,14 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
   }
   Track& track = *route->track;
   if (!route->rtx) {
-    if (track.ssrc() != uint32_t(packet->ssrc()) && track.stats()) return;  // another simulcast layer: not forwarded
+    if (track.ssrc() != uint32_t(packet->ssrc()) && track.stats()) {
+      // Simulcast: only the first layer is forwarded. Otherwise the publisher
+      // restarted its encoder under a new SSRC; subscriptions continue seamlessly.
+      if (track.simulcast() || uint32_t(packet->ssrc()) == track.retired_ssrc()) return;
+      log()->info("\"{}\" track {} switched SSRC {} -> {}", p.self_id(), track.id(), track.ssrc(),
+                  uint32_t(packet->ssrc()));
+      track.rebind_source(uint32_t(packet->ssrc()));
+    }
     if (packet->payload_size() == 0) {
       ++p.stats().padding_dropped;
       return;

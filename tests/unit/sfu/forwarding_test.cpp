@@ -258,3 +258,39 @@ TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
 
 }  // namespace
 }  // namespace sb::sfu::test
+
+namespace sb::sfu::test {
+namespace {
+
+TEST(Forwarding, PublisherSsrcChangeContinuesTheSubscribersStream) {
+  Harness h(3);
+  Client& a = h.add_client({.name = "alice"});
+  Client& b = h.add_client({.name = "bob"});
+  h.join(a);
+  h.join(b);
+  ASSERT_TRUE(h.connect_all());
+  a.start_media(h.now());
+  b.start_media(h.now());
+  h.run_for(1s);
+  auto stream = b.stream_for("alice-video");
+  ASSERT_TRUE(stream.has_value());
+  size_t before = b.rtp_from(stream->ssrc).size();
+  ASSERT_GT(before, 10u);
+  // The publisher restarts its encoder: a new SSRC and a new sequence space.
+  a.video_ssrc ^= 0x5a5a5a5au;
+  a.next_video_seq = 40000;
+  h.run_for(2s);
+  auto rx = b.rtp_from(stream->ssrc);
+  ASSERT_GT(rx.size(), before + 20) << "nothing was forwarded from the new source";
+  // The subscriber still sees one source: +1 sequence numbers, timestamps that
+  // never go back.
+  for (size_t i = 1; i < rx.size(); ++i) {
+    auto p = rx[i].rtp();
+    auto q = rx[i - 1].rtp();
+    ASSERT_EQ(p.sequence(), uint16_t(q.sequence() + 1)) << "packet " << i;
+    ASSERT_GE(int32_t(p.timestamp() - q.timestamp()), 0) << "packet " << i;
+  }
+}
+
+}  // namespace
+}  // namespace sb::sfu::test
