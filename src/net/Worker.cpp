@@ -1,102 +1,152 @@
 #include "net/Worker.hpp"
 
-#include <boost/asio/post.hpp>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "util/Log.hpp"
 
 namespace sb::net {
 
-namespace asio = boost::asio;
-
 namespace {
 /// Batches drained per readiness event before timers and posted work get a turn.
 constexpr int kMaxBatchesPerWakeup = 16;
+/// epoll_event.data tags.
+constexpr uint64_t kSocketTag = 1;
+constexpr uint64_t kWakeTag = 2;
+
+const auto& log() {
+  static auto l = util::logger("net");
+  return l;
+}
 }  // namespace
 
-Worker::Worker(std::string name, UdpSocket socket)
-    : name_(std::move(name)), socket_(std::move(socket)), asio_socket_(ioc_), timer_(ioc_) {
-  auto proto = socket_.local_address().is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4();
-  asio_socket_.assign(proto, socket_.fd());
+Worker::Worker(std::string name, UdpSocket socket) : name_(std::move(name)), socket_(std::move(socket)) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(std::string("worker epoll: ") + std::strerror(errno));
+  // Level-triggered: the loop reads until a short batch, and anything left
+  // (more than kMaxBatchesPerWakeup batches) simply wakes it again at once.
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kSocketTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, socket_.fd(), &ev);
+  ev.data.u64 = kWakeTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  posted_.reserve(64);
+  running_.reserve(64);
 }
 
 Worker::~Worker() {
   stop();
-  boost::system::error_code ec;
-  asio_socket_.release(ec);  // the UdpSocket owns the descriptor
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void Worker::start() {
-  wait_readable();
-  arm_timer();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-    ioc_.run();
+    run();
   });
 }
 
 void Worker::stop() {
   if (stopped_) return;
   stopped_ = true;
-  ioc_.stop();
+  stopping_.store(true, std::memory_order_release);
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::post(std::function<void(util::Timestamp, Transmitter&)> fn) {
-  asio::post(ioc_, [this, fn = std::move(fn)] {
-    auto now = util::Clock::now();
-    fn(now, *this);
+void Worker::post(Task fn) {
+  bool ring;
+  {
+    std::lock_guard lock(post_mutex_);
+    ring = posted_.empty();  // a non-empty queue has already rung the bell
+    posted_.push_back(std::move(fn));
+  }
+  if (ring) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void Worker::run() {
+  if (processor_) timer_at_ = processor_->poll_timeout();
+  std::array<epoll_event, 2> events;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    timespec ts{};
+    const timespec* timeout = nullptr;
+    if (timer_at_ != util::kNever) {
+      auto left = timer_at_ - util::Clock::now();
+      if (left.count() > 0) {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        ts.tv_sec = time_t(ns / 1'000'000'000);
+        ts.tv_nsec = long(ns % 1'000'000'000);
+      }
+      timeout = &ts;
+    }
+    int n = ::epoll_pwait2(epoll_fd_, events.data(), int(events.size()), timeout, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log()->error("{}: epoll_pwait2: {}", name_, std::strerror(errno));
+      return;
+    }
+    util::Timestamp now = util::Clock::now();
+    if (n > 0) ++stats_.wakeups;
+    for (int i = 0; i < n; ++i) {
+      if (events[size_t(i)].data.u64 == kSocketTag) on_readable(now);
+      else run_posted();
+    }
+    if (n > 0) now = util::Clock::now();
     end_round(now);
-  });
+  }
 }
 
-void Worker::wait_readable() {
-  asio_socket_.async_wait(asio::socket_base::wait_read, [this](boost::system::error_code ec) {
-    if (ec) return;
-    on_readable();
-    wait_readable();
-  });
-}
-
-void Worker::on_readable() {
-  util::Timestamp now = util::Clock::now();
+void Worker::on_readable(util::Timestamp now) {
+  if (!processor_) return;
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     size_t n = socket_.receive(recv_);
     if (n == 0) break;
-    now = util::Clock::now();
+    if (round > 0) now = util::Clock::now();
     for (size_t i = 0; i < n; ++i) processor_->handle_datagram(now, recv_.from(i), recv_.data(i), *this);
     processor_->flush(now, *this);
     socket_.send(send_);
     if (n < kBatchSize) break;
   }
-  end_round(now);
+}
+
+void Worker::run_posted() {
+  uint64_t count;
+  [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof(count));
+  {
+    std::lock_guard lock(post_mutex_);
+    running_.swap(posted_);
+  }
+  for (auto& fn : running_) {
+    auto now = util::Clock::now();
+    fn(now, *this);
+    ++stats_.posted;
+    if (processor_) processor_->flush(now, *this);
+  }
+  running_.clear();
 }
 
 void Worker::end_round(util::Timestamp now) {
+  if (!processor_) return;
   if (now >= timer_at_) {
-    // The deadline passed while we were busy; don't wait for the timer callback.
+    ++stats_.timer_rounds;
     processor_->handle_timeout(now, *this);
   }
   processor_->flush(now, *this);
   socket_.send(send_);
-  arm_timer();
-}
-
-void Worker::arm_timer() {
-  util::Timestamp next = processor_ ? processor_->poll_timeout() : util::kNever;
-  if (next == timer_at_) return;
-  timer_at_ = next;
-  if (next == util::kNever) {
-    timer_.cancel();
-    return;
-  }
-  timer_.expires_at(next);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    timer_at_ = util::kNever;
-    auto now = util::Clock::now();
-    processor_->handle_timeout(now, *this);
-    end_round(now);
-  });
+  timer_at_ = processor_->poll_timeout();
 }
 
 util::MutableBytes Worker::reserve() {

@@ -13,6 +13,9 @@ Track::Track(Participant& publisher, const rtc::MediaLine& line, std::string id)
     }
   }
   if (!codecs_.empty()) clock_rate_ = codecs_.front().clock_rate;
+  video_codec_by_pt_.fill(rtp::VideoCodec::kOther);
+  for (auto c = codecs_.rbegin(); c != codecs_.rend(); ++c)  // the first of a repeated pt wins, as in codec()
+    if (c->pt < video_codec_by_pt_.size()) video_codec_by_pt_[c->pt] = rtp::codec_from_name(c->name);
   for (const auto& c : codecs_) nack_enabled_ |= c.has_feedback("nack");
   simulcast_ = !line.remote_rids.empty();
   if (!line.remote_ssrcs.empty()) ssrc_ = line.remote_ssrcs.front();
@@ -69,8 +72,7 @@ bool Track::want_keyframe(util::Timestamp now) {
 }
 
 rtp::VideoCodec Track::video_codec(uint8_t pt) const {
-  const sdp::Codec* c = codec(pt);
-  return c ? rtp::codec_from_name(c->name) : rtp::VideoCodec::kOther;
+  return pt < video_codec_by_pt_.size() ? video_codec_by_pt_[pt] : rtp::VideoCodec::kOther;
 }
 
 }  // namespace sb::sfu

@@ -3,6 +3,7 @@
 // shared by everyone who receives it: receive statistics, loss detection
 // (NACKs to the publisher), the retransmission cache and keyframe requests.
 // Owned by its publisher's Participant; subscriptions point at it.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -95,6 +96,8 @@ class Track {
   sdp::MediaKind kind_;
   uint32_t clock_rate_ = 90000;
   std::vector<sdp::Codec> codecs_;
+  /// Payload type → codec, resolved once from the SDP names (read per packet).
+  std::array<rtp::VideoCodec, 128> video_codec_by_pt_;
   std::vector<std::pair<uint8_t, uint8_t>> rtx_apt_;  // rtx pt → primary pt
   std::vector<sdp::Extmap> extmaps_;
   bool nack_enabled_ = false;

@@ -27,8 +27,12 @@ size_t StreamTable::find_slot(uint32_t ssrc) const {
 }
 
 Stream* StreamTable::find(uint32_t ssrc) {
+  // SSRCs are unique in the table, so a matching stream at the hint is the one.
+  if (hint_ < streams_.size() && streams_[hint_].ssrc == ssrc) return &streams_[hint_];
   size_t i = find_slot(ssrc);
-  return i < slots_.size() ? &streams_[slots_[i] - 1] : nullptr;
+  if (i >= slots_.size()) return nullptr;
+  hint_ = slots_[i] - 1u;
+  return &streams_[hint_];
 }
 
 void StreamTable::rebuild(size_t capacity) {

@@ -56,6 +56,9 @@ class StreamTable {
   /// a power of two, at least twice the number of used and removed slots.
   std::vector<uint16_t> slots_;
   size_t tombstones_ = 0;
+  /// Position of the stream found last: a session mostly sends or receives one
+  /// or two SSRCs, so this spares the index lookup (and its cache line).
+  size_t hint_ = 0;
 };
 
 }  // namespace sb::srtp

@@ -16,7 +16,7 @@ constexpr util::Duration kAudioInterval = 20ms;
 constexpr util::Duration kVideoInterval = 40ms;  // 25 fps: 3600 ticks of 90 kHz, exact
 constexpr util::Duration kSrInterval = 1s;
 constexpr size_t kVideoHistory = 2000;
-constexpr size_t kVideoPayload = 300;
+constexpr size_t kMaxVideoPayload = 1200;
 constexpr size_t kAudioPayload = 80;
 /// Where the clients' wall clocks stand at the simulation's epoch.
 constexpr std::chrono::seconds kWallOffset{1'700'000'000};
@@ -289,9 +289,11 @@ void Client::send_video_frame(util::Timestamp now) {
   int n = key ? video_packets_per_keyframe : video_packets_per_delta;
   uint32_t ts = rtp_time(now, 90000);
   for (int i = 0; i < n; ++i) {
-    uint8_t payload[kVideoPayload];
+    std::array<uint8_t, kMaxVideoPayload> buf;
+    uint8_t* payload = buf.data();
+    size_t size = std::clamp<size_t>(video_payload_size, 8, buf.size());
     uint16_t seq = next_video_seq++;
-    for (size_t j = 0; j < sizeof(payload); ++j) payload[j] = uint8_t(seq * 13 + j);
+    for (size_t j = 0; j < size; ++j) payload[j] = uint8_t(seq * 13 + j);
     // RFC 7741 §4.2 payload descriptor: S=1 and PID=0 on the first packet of the frame.
     payload[0] = i == 0 ? 0x10 : 0x00;
     if (i == 0) {
@@ -306,7 +308,7 @@ void Client::send_video_frame(util::Timestamp now) {
         payload[4] = 0x00;  // never the start code
       }
     }
-    send_media(now, video_ssrc, spec.video_pt, seq, ts, i == n - 1, payload, key && i == 0, false, "1");
+    send_media(now, video_ssrc, spec.video_pt, seq, ts, i == n - 1, {payload, size}, key && i == 0, false, "1");
     video_history_[seq] = sent.back().packet;
     if (video_history_.size() > kVideoHistory) video_history_.erase(video_history_.begin());
   }

@@ -190,6 +190,7 @@ class Client : public sim::SimNode {
   bool respond_to_pli = true;      ///< next video frame is a keyframe
   int video_packets_per_keyframe = 3;
   int video_packets_per_delta = 1;
+  size_t video_payload_size = 300;  ///< bytes of VP8 payload per video packet (at most 1200)
 
   // Records.
   std::vector<std::string> answers;  ///< from the server
