@@ -33,6 +33,7 @@ struct MediaEngine::Slot final : net::PacketProcessor {
   }
   void handle_timeout(util::Timestamp now, net::Transmitter& out) override { core->handle_timeout(now, out); }
   util::Timestamp poll_timeout() const override { return core->poll_timeout(); }
+  util::Timestamp poll_due() const override { return core->poll_due(); }
   void flush(util::Timestamp now, net::Transmitter& out) override {
     core->flush(now, out);
     std::vector<sfu::SignalOut> batch;

@@ -140,7 +140,7 @@ void Worker::run_posted() {
 
 void Worker::end_round(util::Timestamp now) {
   if (!processor_) return;
-  if (now >= timer_at_) {
+  if (now >= timer_at_ || now >= processor_->poll_due()) {
     ++stats_.timer_rounds;
     processor_->handle_timeout(now, *this);
   }

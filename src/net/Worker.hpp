@@ -30,6 +30,9 @@ class PacketProcessor {
   virtual void handle_timeout(util::Timestamp now, Transmitter& out) = 0;
   /// The next deadline (util::kNever for none).
   virtual util::Timestamp poll_timeout() const = 0;
+  /// From when handle_timeout() has work to do: the worker runs it at the end
+  /// of any round after this, without waiting for poll_timeout().
+  virtual util::Timestamp poll_due() const { return poll_timeout(); }
   /// End of a round (a batch, a timer, a posted command): send what is pending.
   virtual void flush(util::Timestamp now, Transmitter& out) = 0;
 };

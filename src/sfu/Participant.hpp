@@ -91,7 +91,10 @@ class Participant {
   std::unique_ptr<rtp::TwccRecorder> twcc;
 
   util::Timestamp next_report{};
-  /// Cached earliest deadline of this participant (WorkerCore::touch keeps it).
+  /// Cached timer bounds of this participant (WorkerCore::touch keeps them):
+  /// `due` is when its earliest timer may run, `deadline` when one must run.
+  /// Work between the two rides on a wakeup that happens anyway.
+  util::Timestamp due = util::kNever;
   util::Timestamp deadline = util::kNever;
   /// Queued in WorkerCore's list of participants with control output to flush.
   bool flush_pending = false;

@@ -35,6 +35,13 @@ constexpr size_t kRtcpBuffer = 1200;
 /// Timers are coalesced to this grid: a worker wakes at most 200 times a second
 /// for housekeeping, however many participants it hosts.
 constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
+/// How late flexible timers may run, so that they usually ride on a wakeup for
+/// media instead of causing one (a 30 fps publisher wakes the worker every
+/// 33 ms). Transport-wide feedback every 50–70 ms still suits the sender's
+/// estimator; RTCP report timing is randomised by RFC 3550 §6.3.5 anyway.
+/// NACKs and transport timers (DTLS, consent) get no slack.
+constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
+constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
 }  // namespace
 
 WorkerCore::WorkerCore(WorkerConfig config, std::unique_ptr<util::Random> rng)
@@ -373,7 +380,7 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
     on_rtp(now, p, rx.packet, out);
     // Media only moves the participant's timers earlier when it starts a NACK
     // or feedback cycle; checking those two is cheaper than a full refresh.
-    if (p.twcc && p.twcc->poll_timeout() < p.deadline) touch(p);
+    if (p.twcc && p.twcc->poll_timeout() < p.due) touch(p);
     return;
   }
   if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, p, rx.packet, out);
@@ -558,14 +565,26 @@ void WorkerCore::drain_events(util::Timestamp, Participant& p, util::DatagramSin
 // ---------------------------------------------------------------------------
 // Timers
 
-util::Timestamp WorkerCore::participant_deadline(const Participant& p) const {
-  util::Timestamp t = p.transport().poll_timeout();
-  if (!p.transport().connected() || p.closing) return t;
-  t = util::earliest(t, p.next_report);
-  if (p.twcc) t = util::earliest(t, p.twcc->poll_timeout());
-  for (const auto& track : p.tracks)
-    if (track->nack_enabled()) t = util::earliest(t, track->nack().poll_timeout());
-  return t;
+void WorkerCore::update_deadlines(Participant& p) const {
+  util::Timestamp due = p.transport().poll_timeout();
+  util::Timestamp must = due;
+  if (p.transport().connected() && !p.closing) {
+    due = util::earliest(due, p.next_report);
+    must = util::earliest(must, p.next_report + kReportSlack);
+    if (p.twcc) {
+      util::Timestamp t = p.twcc->poll_timeout();
+      due = util::earliest(due, t);
+      if (t != util::kNever) must = util::earliest(must, t + kFeedbackSlack);
+    }
+    for (const auto& track : p.tracks)
+      if (track->nack_enabled()) {
+        util::Timestamp t = track->nack().poll_timeout();
+        due = util::earliest(due, t);
+        must = util::earliest(must, t);
+      }
+  }
+  p.due = due;
+  p.deadline = must;
 }
 
 void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out) {
@@ -628,8 +647,9 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
 }
 
 void WorkerCore::touch(Participant& p) {
-  p.deadline = participant_deadline(p);
+  update_deadlines(p);
   next_deadline_ = util::earliest(next_deadline_, p.deadline);
+  next_due_ = util::earliest(next_due_, p.due);
   if (!p.flush_pending && p.transport().has_pending_output()) {
     p.flush_pending = true;
     pending_flush_.push_back(&p);
@@ -638,19 +658,22 @@ void WorkerCore::touch(Participant& p) {
 
 void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
   util::Timestamp next = util::kNever;
+  util::Timestamp next_due = util::kNever;
   for (auto& [conn, e] : by_conn_) {
     Participant& p = *e.participant;
-    if (p.deadline <= now) {
+    if (p.due <= now) {
       on_participant_timeout(now, p, out);
-      p.deadline = participant_deadline(p);
+      update_deadlines(p);
       if (!p.flush_pending && p.transport().has_pending_output()) {
         p.flush_pending = true;
         pending_flush_.push_back(&p);
       }
     }
     next = util::earliest(next, p.deadline);
+    next_due = util::earliest(next_due, p.due);
   }
   next_deadline_ = next;
+  next_due_ = next_due;
 }
 
 util::Timestamp WorkerCore::poll_timeout() const {

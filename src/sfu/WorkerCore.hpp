@@ -74,7 +74,12 @@ class WorkerCore {
   void handle_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
                        util::DatagramSink& out);
   void handle_timeout(util::Timestamp now, util::DatagramSink& out);
+  /// When the worker must wake for timers (util::kNever: no timer).
   util::Timestamp poll_timeout() const;
+  /// From when handle_timeout() has work: a worker that is awake anyway (for
+  /// a packet) calls it then, so that flexible timers (feedback, reports)
+  /// cost no wakeup of their own.
+  util::Timestamp poll_due() const { return next_due_; }
   /// Sends pending control datagrams of every participant.
   void flush(util::Timestamp now, util::DatagramSink& out);
 
@@ -121,7 +126,8 @@ class WorkerCore {
   // Timers.
   void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);
   void send_reports(util::Timestamp now, Participant& p, util::DatagramSink& out);
-  util::Timestamp participant_deadline(const Participant& p) const;
+  /// Sets p.due and p.deadline from its timers.
+  void update_deadlines(Participant& p) const;
   /// After anything happened to `p`: refreshes its cached deadline and queues
   /// its control output. Keeps per-batch work independent of the number of
   /// participants on the worker.
@@ -142,6 +148,7 @@ class WorkerCore {
   std::vector<ConnId> dead_;  // participants whose transport failed, removed after the round
   std::vector<Participant*> pending_flush_;
   util::Timestamp next_deadline_ = util::kNever;
+  util::Timestamp next_due_ = util::kNever;
   WorkerStats stats_;
 };
 

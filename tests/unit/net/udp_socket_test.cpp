@@ -89,16 +89,21 @@ class EchoProcessor final : public PacketProcessor {
     out.send(from, data);
   }
   void handle_timeout(util::Timestamp now, Transmitter&) override {
-    if (now >= deadline) {
+    if (now >= due) {
+      if (now < deadline) ++early_timeouts;
       ++timeouts;
+      due = util::kNever;
       deadline = util::kNever;
     }
   }
   util::Timestamp poll_timeout() const override { return deadline; }
+  util::Timestamp poll_due() const override { return due; }
   void flush(util::Timestamp, Transmitter&) override {}
 
   std::atomic<int> received{0};
   std::atomic<int> timeouts{0};
+  std::atomic<int> early_timeouts{0};  ///< run before the deadline, on a wakeup for a datagram
+  util::Timestamp due = util::kNever;
   util::Timestamp deadline = util::kNever;
 };
 }  // namespace
@@ -131,11 +136,45 @@ TEST(Worker, EchoesDatagramsRunsPostedWorkAndTimers) {
 
   std::promise<void> ran;
   w.post([&](util::Timestamp now, Transmitter&) {
-    proc.deadline = now + std::chrono::milliseconds(20);
+    proc.due = proc.deadline = now + std::chrono::milliseconds(20);
     ran.set_value();
   });
   ran.get_future().wait();
   for (int i = 0; i < 200 && proc.timeouts == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(proc.timeouts, 1);
+  w.stop();
+}
+
+// Flexible timers (due now, deadline far away) cost no wakeup of their own:
+// they run at the end of the next round the worker has anyway, here a datagram.
+TEST(Worker, RunsDueTimersOnAWakeupForADatagram) {
+  auto s = UdpSocket::bind(loopback());
+  ASSERT_TRUE(s);
+  auto server_addr = s->local_address();
+  EchoProcessor proc;
+  Worker w("test-worker", std::move(*s));
+  w.set_processor(&proc);
+  w.start();
+
+  std::promise<void> armed;
+  w.post([&](util::Timestamp now, Transmitter&) {
+    proc.due = now + std::chrono::milliseconds(1);
+    proc.deadline = now + std::chrono::seconds(30);
+    armed.set_value();
+  });
+  armed.get_future().wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(proc.timeouts, 0) << "nothing woke the worker, and the deadline is 30 s away";
+
+  auto client = UdpSocket::bind(loopback());
+  ASSERT_TRUE(client);
+  SendQueue q;
+  const uint8_t ping[] = {9};
+  ASSERT_TRUE(q.push(server_addr, ping));
+  client->send(q);
+  for (int i = 0; i < 400 && proc.timeouts == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(proc.received, 1);
+  EXPECT_EQ(proc.timeouts, 1);
+  EXPECT_EQ(proc.early_timeouts, 1);
   w.stop();
 }

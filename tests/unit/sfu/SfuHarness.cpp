@@ -577,6 +577,11 @@ void Harness::CoreNode::handle_timeout(util::Timestamp now) {
 }
 
 void Harness::CoreNode::flush(util::Timestamp now, util::DatagramSink&) {
+  // As the media worker does: timers that are due ride on this round.
+  if (h.core.poll_due() <= now) {
+    alloc::Counter counter(h.allocations.timeout, h.measure_allocations);
+    h.core.handle_timeout(now, h.sink_);
+  }
   {
     alloc::Counter counter(h.allocations.flush, h.measure_allocations);
     h.core.flush(now, h.sink_);
