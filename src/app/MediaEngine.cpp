@@ -192,6 +192,17 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                      {"rx_packets", ss.rx_packets},
                      {"tx_packets", ss.tx_packets},
                      {"tx_dropped", ss.tx_dropped}};
+      // Time in the server per forwarded datagram (kernel arrival to sendmmsg),
+      // since start; "buckets" ([upper bound µs, count], non-empty only) lets a
+      // client take the difference of two snapshots for a window of its own.
+      const auto& d = s->worker->forward_delay();
+      json::array buckets;
+      for (size_t i = 0; i < util::LatencyHistogram::kBuckets; ++i)
+        if (uint64_t c = d.bucket_count(i)) buckets.push_back(json::array{util::LatencyHistogram::upper_bound(i), c});
+      w["forward_delay_us"] = json::object{{"count", d.count()},      {"p50", d.quantile(0.5)},
+                                           {"p90", d.quantile(0.9)},  {"p99", d.quantile(0.99)},
+                                           {"p999", d.quantile(0.999)}, {"max", d.max()},
+                                           {"buckets", std::move(buckets)}};
       std::vector<std::pair<std::string, json::object>> parts;
       for (const auto& p : snaps) {
         const auto& t = p.transport;

@@ -28,10 +28,12 @@ class SendQueue {
     if (count_ == kBatchSize) return {};
     return {slots_[count_].data.data(), kMaxDatagram};
   }
-  /// Commits the slot returned by reserve() with `len` bytes for `to`.
-  void commit(const util::SocketAddr& to, size_t len) {
+  /// Commits the slot returned by reserve() with `len` bytes for `to`;
+  /// `origin_ns`: when the datagram that caused this one arrived (0: none).
+  void commit(const util::SocketAddr& to, size_t len, int64_t origin_ns = 0) {
     slots_[count_].to = to;
     slots_[count_].len = len;
+    slots_[count_].origin_ns = origin_ns;
     ++count_;
   }
   /// Copies a datagram in; false if the queue is full or it is too large.
@@ -51,6 +53,7 @@ class SendQueue {
   struct Slot {
     util::SocketAddr to;
     size_t len = 0;
+    int64_t origin_ns = 0;
     std::array<uint8_t, kMaxDatagram> data;
   };
   const Slot& slot(size_t i) const { return slots_[i]; }

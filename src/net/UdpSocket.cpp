@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "util/Log.hpp"
@@ -35,6 +36,11 @@ RecvBatch::RecvBatch() : hdrs_(new Headers) {
     h.msg_iovlen = 1;
     h.msg_name = &names_[i];
   }
+}
+
+bool UdpSocket::enable_rx_timestamps() {
+  int on = 1;
+  return ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0;
 }
 
 RecvBatch::~RecvBatch() { delete hdrs_; }
@@ -108,8 +114,11 @@ util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local) {
 size_t UdpSocket::receive(RecvBatch& batch) {
   batch.count_ = 0;
   for (size_t i = 0; i < kBatchSize; ++i) {
-    batch.hdrs_->msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    batch.hdrs_->msgs[i].msg_hdr.msg_flags = 0;
+    auto& h = batch.hdrs_->msgs[i].msg_hdr;
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_flags = 0;
+    h.msg_control = batch.control_[i].data();
+    h.msg_controllen = RecvBatch::kControlSize;
   }
   int n = ::recvmmsg(fd_, batch.hdrs_->msgs.data(), kBatchSize, MSG_DONTWAIT, nullptr);
   if (n <= 0) {
@@ -130,6 +139,15 @@ size_t UdpSocket::receive(RecvBatch& batch) {
     if (kept != size_t(i)) std::memcpy(batch.bufs_[kept].data(), batch.bufs_[size_t(i)].data(), m.msg_len);
     batch.lens_[kept] = m.msg_len;
     batch.from_[kept] = *from;
+    int64_t rx_ns = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&m.msg_hdr, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        rx_ns = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      }
+    }
+    batch.rx_ns_[kept] = rx_ns;
     stats_.rx_bytes += m.msg_len;
     ++kept;
   }
@@ -139,7 +157,7 @@ size_t UdpSocket::receive(RecvBatch& batch) {
   return kept;
 }
 
-void UdpSocket::send(SendQueue& queue) {
+void UdpSocket::send(SendQueue& queue, util::LatencyHistogram* delay) {
   size_t n = queue.size();
   if (n == 0) return;
   auto& h = *send_hdrs_;
@@ -176,6 +194,16 @@ void UdpSocket::send(SendQueue& queue) {
     }
     done += size_t(r);
     stats_.tx_packets += size_t(r);
+  }
+  if (delay != nullptr) {
+    // One clock read per batch: the batch left the server when sendmmsg returned.
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ns = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t origin = queue.slot(i).origin_ns;
+      if (origin != 0 && now_ns >= origin) delay->add(uint64_t(now_ns - origin) / 1000);
+    }
   }
   queue.clear();
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "net/Datagram.hpp"
+#include "util/LatencyHistogram.hpp"
 #include "util/Result.hpp"
 #include "util/SocketAddr.hpp"
 
@@ -31,6 +32,9 @@ class RecvBatch {
   size_t size() const { return count_; }
   util::MutableBytes data(size_t i) { return {bufs_[i].data(), lens_[i]}; }
   const util::SocketAddr& from(size_t i) const { return from_[i]; }
+  /// When the kernel received datagram i (CLOCK_REALTIME, ns), or 0 when the
+  /// socket has no receive timestamps (UdpSocket::enable_rx_timestamps).
+  int64_t rx_time_ns(size_t i) const { return rx_ns_[i]; }
 
  private:
   friend class UdpSocket;
@@ -38,6 +42,10 @@ class RecvBatch {
   std::array<size_t, kBatchSize> lens_{};
   std::array<util::SocketAddr, kBatchSize> from_{};
   std::array<sockaddr_storage, kBatchSize> names_{};
+  std::array<int64_t, kBatchSize> rx_ns_{};
+  /// Room for one SCM_TIMESTAMPNS control message per datagram.
+  static constexpr size_t kControlSize = 64;
+  std::array<std::array<uint8_t, kControlSize>, kBatchSize> control_{};
   struct Headers;
   Headers* hdrs_;  // mmsghdr + iovec arrays (kept out of this header)
   size_t count_ = 0;
@@ -59,12 +67,18 @@ class UdpSocket {
   int fd() const { return fd_; }
   const util::SocketAddr& local_address() const { return local_; }
 
+  /// Asks the kernel to stamp every received datagram with its arrival time
+  /// (SO_TIMESTAMPNS), for measuring how long datagrams spend in the server.
+  bool enable_rx_timestamps();
+
   /// Receives up to kBatchSize datagrams without blocking; returns how many (0
   /// when nothing is waiting).
   size_t receive(RecvBatch& batch);
   /// Sends every queued datagram (retrying partial batches); datagrams the kernel
-  /// refuses are counted as dropped. Clears the queue.
-  void send(SendQueue& queue);
+  /// refuses are counted as dropped. Clears the queue. With `delay`, each sent
+  /// datagram that carries the arrival time of the datagram that caused it adds
+  /// the time between the two (µs) to it.
+  void send(SendQueue& queue, util::LatencyHistogram* delay = nullptr);
 
   const SocketStats& stats() const { return stats_; }
 

@@ -30,6 +30,7 @@ Worker::Worker(std::string name, UdpSocket socket) : name_(std::move(name)), soc
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(std::string("worker epoll: ") + std::strerror(errno));
+  if (!socket_.enable_rx_timestamps()) log()->warn("{}: no receive timestamps; forward delay is not measured", name_);
   // Level-triggered: the loop reads until a short batch, and anything left
   // (more than kMaxBatchesPerWakeup batches) simply wakes it again at once.
   epoll_event ev{};
@@ -115,9 +116,13 @@ void Worker::on_readable(util::Timestamp now) {
     size_t n = socket_.receive(recv_);
     if (n == 0) break;
     if (round > 0) now = util::Clock::now();
-    for (size_t i = 0; i < n; ++i) processor_->handle_datagram(now, recv_.from(i), recv_.data(i), *this);
+    for (size_t i = 0; i < n; ++i) {
+      origin_ns_ = recv_.rx_time_ns(i);
+      processor_->handle_datagram(now, recv_.from(i), recv_.data(i), *this);
+    }
+    origin_ns_ = 0;
     processor_->flush(now, *this);
-    socket_.send(send_);
+    socket_.send(send_, &delay_);
     if (n < kBatchSize) break;
   }
 }
@@ -145,19 +150,19 @@ void Worker::end_round(util::Timestamp now) {
     processor_->handle_timeout(now, *this);
   }
   processor_->flush(now, *this);
-  socket_.send(send_);
+  socket_.send(send_, &delay_);
   timer_at_ = processor_->poll_timeout();
 }
 
 util::MutableBytes Worker::reserve() {
   auto slot = send_.reserve();
   if (slot.empty()) {
-    socket_.send(send_);
+    socket_.send(send_, &delay_);
     slot = send_.reserve();
   }
   return slot;
 }
 
-void Worker::commit(const util::SocketAddr& to, size_t len) { send_.commit(to, len); }
+void Worker::commit(const util::SocketAddr& to, size_t len) { send_.commit(to, len, origin_ns_); }
 
 }  // namespace sb::net

@@ -66,6 +66,10 @@ class Worker final : public Transmitter {
   const std::string& name() const { return name_; }
   /// Read on the worker thread only (e.g. from a posted task).
   const WorkerStats& stats() const { return stats_; }
+  /// Time from a datagram's arrival at the socket (kernel timestamp) to the
+  /// sendmmsg that carried what it caused (forwarded media, retransmissions),
+  /// in µs: queueing, processing and batching inside the server. Worker thread only.
+  const util::LatencyHistogram& forward_delay() const { return delay_; }
 
   // Transmitter
   util::MutableBytes reserve() override;
@@ -86,6 +90,8 @@ class Worker final : public Transmitter {
   RecvBatch recv_;
   SendQueue send_;
   WorkerStats stats_;
+  util::LatencyHistogram delay_;
+  int64_t origin_ns_ = 0;  ///< arrival time of the datagram being handled (0: none)
 
   std::mutex post_mutex_;
   std::vector<Task> posted_;  // guarded by post_mutex_

@@ -206,7 +206,7 @@ void WorkerCore::remove(ConnId conn) {
   for (auto& sub : p->subscriptions) std::erase(sub->track().subscriptions(), sub.get());
   p->subscriptions.clear();
   by_ufrag_.erase(p->transport().local_ufrag());
-  std::erase_if(by_addr_, [p](const auto& kv) { return kv.second == p; });
+  by_addr_.erase_value(p);
   by_conn_.erase(it);
   room->participants.erase(conn);
   if (room->participants.empty()) {
@@ -337,12 +337,8 @@ void WorkerCore::maybe_offer_all(Room& room) {
 // Packet path
 
 void WorkerCore::learn_address(Participant& p, const util::SocketAddr& from) {
-  auto it = by_addr_.find(from);
-  if (it != by_addr_.end()) {
-    it->second = &p;  // an address now validated by another participant moves to it
-    return;
-  }
-  if (by_addr_.size() < kMaxRoutes) by_addr_.emplace(from, &p);
+  // An address now validated by another participant moves to it.
+  by_addr_.assign(from, &p, kMaxRoutes);
 }
 
 void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
@@ -369,12 +365,12 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
     touch(p);
     return;
   }
-  auto it = by_addr_.find(from);
-  if (it == by_addr_.end()) {
+  Participant* sender = by_addr_.find(from);
+  if (sender == nullptr) {
     ++stats_.dropped_unknown_source;
     return;
   }
-  Participant& p = *it->second;
+  Participant& p = *sender;
   auto rx = p.transport().handle_datagram(now, from, data);
   if (rx.kind == rtc::Transport::Received::Kind::kRtp) {
     on_rtp(now, p, rx.packet, out);

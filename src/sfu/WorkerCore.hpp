@@ -18,6 +18,7 @@
 #include "rtp/PacketView.hpp"
 #include "sfu/Participant.hpp"
 #include "sfu/Signal.hpp"
+#include "util/AddrMap.hpp"
 #include "util/DatagramSink.hpp"
 #include "util/Random.hpp"
 #include "util/SocketAddr.hpp"
@@ -141,7 +142,7 @@ class WorkerCore {
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   std::unordered_map<ConnId, Entry> by_conn_;
   std::unordered_map<std::string, Participant*> by_ufrag_;
-  std::unordered_map<util::SocketAddr, Participant*> by_addr_;
+  util::AddrMap<Participant> by_addr_;  ///< validated source addresses
   std::vector<std::string> candidates_;
   util::SocketAddr default_address_;
   std::deque<SignalOut> signals_;
