@@ -20,8 +20,9 @@ constexpr size_t kMaxExtensionBlock = 256;
 }  // namespace
 
 Subscription::Subscription(Track& track, Participant& subscriber, std::string mid, uint32_t ssrc, uint32_t rtx_ssrc)
-    : track_(&track), subscriber_(&subscriber), mid_(std::move(mid)), ssrc_(ssrc), rtx_ssrc_(rtx_ssrc),
-      next_seq_(uint16_t(ssrc ^ (ssrc >> 16))), rtx_seq_(uint16_t(rtx_ssrc)) {
+    : subscriber_(&subscriber), transport_(&subscriber.transport()), track_(&track), ssrc_(ssrc),
+      rtx_ssrc_(rtx_ssrc), next_seq_(uint16_t(ssrc ^ (ssrc >> 16))), rtx_seq_(uint16_t(rtx_ssrc)),
+      mid_(std::move(mid)) {
   pt_map_.fill(kNoPayloadType);
   rtx_pt_map_.fill(kNoPayloadType);
 }
@@ -91,7 +92,7 @@ size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView&
 bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, bool keyframe,
                            util::DatagramSink& out) {
   if (!active_) return false;
-  auto& transport = subscriber_->transport();
+  auto& transport = *transport_;
   if (!transport.connected()) return false;
   uint8_t in_pt = uint8_t(packet.payload_type());
   if (pt_map_[in_pt] == kNoPayloadType) return false;
@@ -142,7 +143,7 @@ bool Subscription::retransmit(util::Timestamp now, uint16_t seq, util::DatagramS
   bool as_rtx = rtx_ssrc_ != 0 && rtx_pt_map_[in_pt] != kNoPayloadType;
   auto slot = out.reserve();
   size_t len = write_rewritten(now, *packet, slot, as_rtx, seq);
-  if (len == 0 || !subscriber_->transport().send_rtp_in_place(out, slot, len)) return false;
+  if (len == 0 || !transport_->send_rtp_in_place(out, slot, len)) return false;
   ++retransmissions_;
   return true;
 }

@@ -484,7 +484,23 @@ void WorkerCore::on_publisher_packet(util::Timestamp now, Track& track, const rt
   bool keyframe = track.is_video() &&
                   rtp::is_keyframe(track.video_codec(uint8_t(packet.payload_type())), packet.payload());
   bool waiting = false;
-  for (Subscription* s : track.subscriptions()) {
+  // The fan-out touches each subscriber's state once per packet; with hundreds
+  // of subscribers none of it is still in cache. A four-stage prefetch, one
+  // subscription apart per stage, overlaps those misses with the previous
+  // subscribers' encryption instead of stalling on each pointer in turn.
+  const auto& subs = track.subscriptions();
+  const size_t n = subs.size();
+  const uint8_t pt = uint8_t(packet.payload_type());
+  for (size_t i = 0; i < n && i < 4; ++i) subs[i]->prefetch_self(pt);
+  for (size_t i = 0; i < n && i < 3; ++i) subs[i]->prefetch_transport();
+  for (size_t i = 0; i < n && i < 2; ++i) subs[i]->prefetch_protect();
+  if (n > 0) subs[0]->prefetch_cipher();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 4 < n) subs[i + 4]->prefetch_self(pt);
+    if (i + 3 < n) subs[i + 3]->prefetch_transport();
+    if (i + 2 < n) subs[i + 2]->prefetch_protect();
+    if (i + 1 < n) subs[i + 1]->prefetch_cipher();
+    Subscription* s = subs[i];
     if (s->forward(now, packet, keyframe, out)) ++s->subscriber().stats().forwarded;
     else if (s->active() && s->waiting_for_keyframe()) waiting = true;
   }

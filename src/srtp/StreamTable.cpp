@@ -27,12 +27,15 @@ size_t StreamTable::find_slot(uint32_t ssrc) const {
 }
 
 Stream* StreamTable::find(uint32_t ssrc) {
-  // SSRCs are unique in the table, so a matching stream at the hint is the one.
-  if (hint_ < streams_.size() && streams_[hint_].ssrc == ssrc) return &streams_[hint_];
+  // SSRCs are unique in the table, so a matching stream at a hint is the one.
+  for (uint32_t h : hint_)
+    if (h < streams_.size() && streams_[h].ssrc == ssrc) return &streams_[h];
   size_t i = find_slot(ssrc);
   if (i >= slots_.size()) return nullptr;
-  hint_ = slots_[i] - 1u;
-  return &streams_[hint_];
+  uint32_t pos = slots_[i] - 1u;
+  hint_[hint_next_] = pos;
+  hint_next_ ^= 1;
+  return &streams_[pos];
 }
 
 void StreamTable::rebuild(size_t capacity) {

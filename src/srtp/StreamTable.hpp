@@ -7,6 +7,7 @@
 // maps an SSRC to its position. Lookups never allocate; insert() may grow the vector
 // or rebuild the index, which happens only when a new SSRC appears.
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -35,6 +36,12 @@ class StreamTable {
   bool full() const { return streams_.size() >= max_; }
 
   Stream* find(uint32_t ssrc);
+  /// Where find(ssrc) will most likely look first, for prefetching; may be null.
+  const Stream* likely(uint32_t ssrc) const {
+    for (uint32_t h : hint_)
+      if (h < streams_.size() && streams_[h].ssrc == ssrc) return &streams_[h];
+    return streams_.empty() ? nullptr : &streams_[hint_[0] < streams_.size() ? hint_[0] : 0];
+  }
   /// Adds a fresh stream for `ssrc` (which must not be present); nullptr when full.
   /// Pointers from earlier find()/insert() calls are invalidated.
   Stream* insert(uint32_t ssrc);
@@ -56,9 +63,11 @@ class StreamTable {
   /// a power of two, at least twice the number of used and removed slots.
   std::vector<uint16_t> slots_;
   size_t tombstones_ = 0;
-  /// Position of the stream found last: a session mostly sends or receives one
-  /// or two SSRCs, so this spares the index lookup (and its cache line).
-  size_t hint_ = 0;
+  /// Positions of the two streams found last: a session mostly sends or
+  /// receives audio and video interleaved, so these spare the index lookup
+  /// (and its cache line).
+  std::array<uint32_t, 2> hint_{};
+  uint32_t hint_next_ = 0;
 };
 
 }  // namespace sb::srtp
