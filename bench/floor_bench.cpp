@@ -18,7 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -95,6 +99,8 @@ class LoopbackPair {
   LoopbackPair& operator=(const LoopbackPair&) = delete;
 
   uint8_t* slot(size_t i) { return slots_[i].data(); }
+  int tx_fd() const { return tx_; }
+  int rx_fd() const { return rx_; }
   void set_length(size_t i, size_t len) { iov_[i].iov_len = len; }
 
   /// One sendmmsg of the kBatch slots; returns the datagrams the kernel took.
@@ -382,6 +388,75 @@ void BM_ProtectAndSendFanout(benchmark::State& state) {
   if (sent < uint64_t(state.iterations()) * fanout * 9 / 10) state.SkipWithError("more than 10% not sent");
 }
 
+void pin_to_cpu(int cpu) {
+  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+void unpin() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (unsigned i = 0; i < std::thread::hardware_concurrency(); ++i) CPU_SET(i, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+/// The fixed cost of one wakeup, which dominates a server at low load: the
+/// measured thread sleeps in epoll_wait until a datagram arrives (another
+/// thread sends one every `idle` ms), receives it and sends one reply, as a
+/// media worker does for a lone publisher packet. CPU time is the woken
+/// thread's. Nothing here is encrypted or parsed: it is the platform's share.
+void BM_WakeOnDatagram(benchmark::State& state) {
+  const auto idle = std::chrono::milliseconds(state.range(0));
+  LoopbackPair pair;  // tx_: the waker's socket, rx_: ours
+  int ours = pair.rx_fd();
+  sockaddr_in waker{};
+  socklen_t len = sizeof waker;
+  getsockname(pair.tx_fd(), reinterpret_cast<sockaddr*>(&waker), &len);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = ours;
+  epoll_ctl(ep, EPOLL_CTL_ADD, ours, &ev);
+  std::atomic<bool> stop{false};
+  // As in bench/compare: the server on CPU 0, its peer on CPU 1.
+  pin_to_cpu(0);
+  std::thread waker_thread([&] {
+    pin_to_cpu(1);
+    sockaddr_in to{};
+    socklen_t l = sizeof to;
+    getsockname(ours, reinterpret_cast<sockaddr*>(&to), &l);
+    std::array<uint8_t, kPacketSize> pkt = packet_template();
+    std::array<uint8_t, kSlotSize> sink{};
+    while (!stop.load()) {
+      ::sendto(pair.tx_fd(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      std::this_thread::sleep_for(idle);
+      while (::recv(pair.tx_fd(), sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+      }
+    }
+  });
+  std::array<uint8_t, kSlotSize> buf{};
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  for (auto _ : state) {
+    epoll_event got;
+    while (epoll_wait(ep, &got, 1, 1000) != 1) {
+    }
+    ssize_t n = ::recv(ours, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) ::sendto(ours, buf.data(), size_t(n), 0, reinterpret_cast<sockaddr*>(&waker), sizeof waker);
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  stop = true;
+  waker_thread.join();
+  ::close(ep);
+  unpin();
+  double cpu_s = double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  // CPU seconds of the woken thread per wakeup ("62u" is 62 µs).
+  state.counters["cpu_per_wakeup"] = cpu_s / double(std::max<int64_t>(1, state.iterations()));
+}
+
 }  // namespace
 
 // Benchmark's registration macros paste the function name into identifiers,
@@ -403,6 +478,7 @@ BENCHMARK_CAPTURE(BM_ProtectAndSend_Evp, aes_cm128_hmac_sha1_80, Profile::AesCm1
 BENCHMARK_CAPTURE(BM_ProtectAndSend_Libsrtp, aead_aes128_gcm, Profile::AeadAes128Gcm);
 BENCHMARK_CAPTURE(BM_ProtectAndSend_Libsrtp, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
 BENCHMARK(BM_EvpAes128GcmSeal);
+BENCHMARK(BM_WakeOnDatagram)->Arg(20)->Arg(1)->ArgName("idle_ms")->Iterations(150)->UseRealTime();
 BENCHMARK(BM_ProtectAndSendFanout)->Arg(1)->Arg(20)->Arg(200)->ArgName("subscribers");
 
 BENCHMARK_MAIN();
