@@ -14,7 +14,24 @@ enum class Target {
   kJanus,        ///< Janus VideoRoom over the Janus WebSocket API
 };
 
+/// How the participants' UDP traffic maps onto sockets.
+enum class SocketMode {
+  /// kShared when the participants' address is IPv4 loopback (every 127.x.y.z is
+  /// local, so each participant gets one), else kPerPeer.
+  kAuto,
+  /// One socket per participant, bound to the bind address: one epoll event and
+  /// at least one recvmmsg per participant and wakeup. Works anywhere.
+  kPerPeer,
+  /// Participant i sends and receives on bind address + i, all of them through a
+  /// few sockets (SharedSocket) read many datagrams per syscall. Every one of
+  /// those addresses must be local.
+  kShared,
+};
+
 struct LoadConfig {
+  /// Switchboard's GET /stats URL: its time-in-server histogram is read at the
+  /// edges of the steady window (empty: not read).
+  std::string server_stats_url;
   Target target = Target::kSwitchboard;
   /// Signaling endpoint, e.g. "ws://127.0.0.1:8080/" (Janus: "ws://host:8188/").
   std::string url = "ws://127.0.0.1:8080/";
@@ -38,6 +55,7 @@ struct LoadConfig {
   double subscriber_delay_s = 0;
   /// Local address the participants' UDP sockets bind to (empty: derived from the URL host).
   std::string bind_ip;
+  SocketMode sockets = SocketMode::kAuto;
   /// How long a participant may take from joinRoom to a connected transport.
   double connect_timeout_s = 15;
   /// Receivers send transport-wide CC feedback every 50 ms, as browsers do

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "dtls/Certificate.hpp"
@@ -19,9 +20,13 @@
 #include "load/Histogram.hpp"
 #include "load/JanusSignaling.hpp"
 #include "load/MediaStats.hpp"
+#include "load/ServerStats.hpp"
+#include "load/SharedSocket.hpp"
 #include "load/SignalingClient.hpp"
+#include "load/TimerQueue.hpp"
 #include "load/VirtualPeer.hpp"
 #include "net/UdpSocket.hpp"
+#include "util/Log.hpp"
 
 namespace sb::load {
 
@@ -33,6 +38,34 @@ constexpr int kMaxEpollEvents = 256;
 constexpr util::Duration kDrainTime = std::chrono::milliseconds(500);
 constexpr util::Duration kProgressInterval = std::chrono::seconds(1);
 constexpr util::Duration kSignalingCloseLimit = std::chrono::seconds(3);
+/// Participants not connected yet are checked against the connect timeout this often.
+constexpr util::Duration kConnectCheckInterval = std::chrono::milliseconds(100);
+/// Whether everyone is up and receiving (a look at every participant) is asked
+/// at most this often while the steady window waits to open.
+constexpr util::Duration kSettleCheckInterval = std::chrono::milliseconds(10);
+/// Participants per shared socket: few sockets read many datagrams per recvmmsg;
+/// more sockets spread the queueing over more receive buffers.
+constexpr size_t kPeersPerSharedSocket = 256;
+/// recvmmsg calls on one shared socket per round: a backlog is worked off over
+/// several rounds, so that timers and signaling are not starved meanwhile.
+constexpr int kMaxBatchesPerRound = 4;
+/// epoll tokens: 0 the signaling eventfd, 1 + i participant i's own socket,
+/// kSharedToken + k shared socket k.
+constexpr uint64_t kSharedToken = uint64_t(1) << 32;
+
+const auto& log() {
+  static auto l = util::logger("load");
+  return l;
+}
+
+uint32_t host_ip(const util::SocketAddr& a) {
+  const auto& b = a.ip_bytes();
+  return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
+}
+
+util::SocketAddr v4_addr(uint32_t ip, uint16_t port) {
+  return util::SocketAddr::v4({uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)}, port);
+}
 
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used from a signal handler");
@@ -84,6 +117,22 @@ void raise_fd_limit() {
   }
 }
 
+/// Why participants cannot have the addresses first, first + 1, … (`count` of
+/// them) on shared sockets; empty when they can.
+std::string shared_addresses_unusable(const util::SocketAddr& first, size_t count) {
+  if (!first.is_v4()) return "needs an IPv4 bind address";
+  const uint32_t ip = host_ip(first);
+  if (ip == 0) return "needs a concrete bind address (--bind), not 0.0.0.0";
+  // Loopback stays inside 127.0.0.0/8, short of its broadcast address.
+  const uint64_t limit = first.is_loopback() ? 0x7FFFFFFEu : 0xFFFFFFFEu;
+  if (uint64_t(ip) + count - 1 > limit) return "not enough addresses after " + first.ip_string();
+  for (size_t i = 0; i < count; ++i)
+    if (!SharedSocket::is_local(ip + uint32_t(i)))
+      return v4_addr(ip + uint32_t(i), 0).ip_string() + " is not a local address (participant " +
+             std::to_string(i) + ")";
+  return {};
+}
+
 Quantiles quantiles(const Histogram& h) {
   return {double(h.quantile(0.5)), double(h.quantile(0.99)), double(h.max())};
 }
@@ -120,12 +169,22 @@ struct LoadGenerator::State {
   std::shared_ptr<const dtls::Certificate> certificate;
   std::unique_ptr<util::Random> rng = util::make_system_random();
   MediaStats stats;
-  net::RecvBatch recv;
   BatchSender sender;
   std::vector<PeerConfig> plans;
   std::vector<std::unique_ptr<VirtualPeer>> peers;  // index = plan index, started in order
+  TimerQueue timers;  // every participant's deadline(), by index
+  std::vector<size_t> due;
   std::unique_ptr<Signaling> signaling;
   util::SocketAddr bind_addr;
+  bool shared_mode = false;
+  // A socket per participant (index = participant).
+  net::RecvBatch recv;
+  std::vector<net::UdpSocket> sockets;
+  // Shared sockets: participant i is first_ip + i on shared[i / kPeersPerSharedSocket].
+  SharedRecvBatch shared_recv;
+  std::vector<SharedSocket> shared;
+  uint32_t first_ip = 0;
+  uint64_t stray_datagrams = 0;  // to a shared socket, for no participant of it
   int epoll_fd = -1;
   int wake_fd = -1;
   uint64_t errors = 0;
@@ -166,21 +225,92 @@ struct LoadGenerator::State {
     if (p.failed()) return;
     p.fail(why);
     error(p.config().self_id + ": " + why);
+    timers.set(p.config().index, util::kNever);
   }
 
+  /// Where participant i's datagrams go out next (its socket, or its address on its shared socket).
+  util::DatagramSink& out_for(size_t i) {
+    if (shared_mode) sender.use(shared[i / kPeersPerSharedSocket], first_ip + uint32_t(i));
+    else sender.use(sockets[i]);
+    return sender;
+  }
+
+  /// Re-reads participant i's deadline into the timer queue.
+  void touch(size_t i) { timers.set(i, peers[i]->deadline()); }
+
   util::Result<void> start_peer(size_t i) {
-    auto socket = net::UdpSocket::bind(bind_addr);
-    if (!socket) return util::make_error(socket.error());
-    auto peer = std::make_unique<VirtualPeer>(plans[i], std::move(socket.value()), certificate, *rng, stats);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = i + 1;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, peer->socket().fd(), &ev) != 0)
-      return util::make_error("epoll_ctl failed (too many sockets?)");
+    util::SocketAddr local;
+    if (shared_mode) {
+      size_t k = i / kPeersPerSharedSocket;
+      if (k == shared.size()) {
+        auto socket = SharedSocket::open();
+        if (!socket) return util::make_error(socket.error());
+        if (auto r = watch(socket->fd(), kSharedToken + k); !r) return r;
+        shared.push_back(std::move(socket.value()));
+      }
+      local = v4_addr(first_ip + uint32_t(i), shared[k].port());
+    } else {
+      auto socket = net::UdpSocket::bind(bind_addr);
+      if (!socket) return util::make_error(socket.error());
+      if (auto r = watch(socket->fd(), i + 1); !r) return r;
+      local = socket->local_address();
+      sockets.push_back(std::move(socket.value()));
+    }
+    auto peer = std::make_unique<VirtualPeer>(plans[i], local, certificate, *rng, stats);
     signaling->join(i, JoinRequest{plans[i].room_id, plans[i].self_id, plans[i].publisher, peer->create_offer(),
                                    config.publishers});
     peers.push_back(std::move(peer));
     return {};
+  }
+
+  util::Result<void> watch(int fd, uint64_t token) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = token;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return util::make_error("epoll_ctl failed (too many sockets?)");
+    return {};
+  }
+
+  /// Everything waiting on participant i's own socket.
+  void receive_own(size_t i) {
+    VirtualPeer& p = *peers[i];
+    net::UdpSocket& socket = sockets[i];
+    sender.use(socket);
+    for (;;) {
+      size_t n = socket.receive(recv);
+      if (n == 0) break;
+      util::Timestamp now = util::Clock::now();
+      for (size_t j = 0; j < n; ++j) p.on_datagram(now, recv.from(j), recv.data(j), sender);
+      if (n < net::kBatchSize) break;
+    }
+    touch(i);
+  }
+
+  /// Everything waiting on shared socket k, handed to the participants by the
+  /// address each datagram was sent to.
+  void receive_shared(size_t k) {
+    SharedSocket& socket = shared[k];
+    for (int round = 0; round < kMaxBatchesPerRound; ++round) {
+      size_t n = socket.receive(shared_recv);
+      if (n == 0) break;
+      util::Timestamp now = util::Clock::now();
+      for (size_t j = 0; j < n; ++j) {
+        auto data = shared_recv.data(j);
+        if (data.empty()) continue;
+        size_t i = size_t(shared_recv.local_ip(j) - first_ip);  // wraps (and is refused) below first_ip
+        if (i >= peers.size() || i / kPeersPerSharedSocket != k) {
+          ++stray_datagrams;
+          continue;
+        }
+        VirtualPeer& p = *peers[i];
+        const util::Timestamp before = p.deadline();
+        sender.use(socket, shared_recv.local_ip(j));
+        p.on_datagram(now, shared_recv.from(j), data, sender);
+        if (p.deadline() != before) touch(i);
+      }
+      if (n < kSharedBatchSize) break;
+    }
   }
 
   void handle_signaling(util::Timestamp now, bool closing) {
@@ -205,6 +335,7 @@ struct LoadGenerator::State {
           if (!closing) fail_peer(p, "signaling: " + e.text);
           break;
       }
+      touch(e.peer);  // an answer or offer starts the transport: its first checks are due at once
     }
   }
 };
@@ -277,6 +408,24 @@ util::Result<Summary> LoadGenerator::run() {
   for (int k = 0; k < config_.subscribers; ++k)
     for (int r = 0; r < config_.rooms; ++r) plan(r, false, k);
 
+  // Sockets (see SocketMode): shared when asked, or by default on IPv4 loopback,
+  // where every participant can have an address of its own.
+  const bool v4_loopback = st.bind_addr.is_v4() && st.bind_addr.is_loopback();
+  if (config_.sockets == SocketMode::kShared || (config_.sockets == SocketMode::kAuto && v4_loopback)) {
+    std::string why_not = shared_addresses_unusable(st.bind_addr, st.plans.size());
+    if (why_not.empty()) {
+      st.shared_mode = true;
+      st.first_ip = host_ip(st.bind_addr);
+    } else if (config_.sockets == SocketMode::kShared) {
+      return util::make_error("--sockets shared: " + why_not);
+    } else {
+      log()->warn("a socket per participant: {}", why_not);
+    }
+  }
+  // Reserved: the sender keeps pointers to these sockets.
+  if (st.shared_mode) st.shared.reserve((st.plans.size() + kPeersPerSharedSocket - 1) / kPeersPerSharedSocket);
+  else st.sockets.reserve(st.plans.size());
+
   const util::Timestamp t0 = util::Clock::now();
   const double cpu0 = rusage_seconds(RUSAGE_SELF);
   const double thread_cpu0 = rusage_seconds(RUSAGE_THREAD);
@@ -294,6 +443,11 @@ util::Result<Summary> LoadGenerator::run() {
   uint64_t window_sent0 = 0, window_received0 = 0;
   int64_t window_expected0 = 0;
   double window_server_cpu0 = -1, server_rss_steady = -1, server_rss_end = -1;
+  // The server's /stats is read off the media thread: a GET takes milliseconds.
+  std::future<util::Result<DelaySnapshot>> delay_before, delay_after;
+  auto fetch_delay = [url = config_.server_stats_url] {
+    return std::async(std::launch::async, [url] { return fetch_delay_snapshot(url, std::chrono::seconds(5)); });
+  };
   const util::Duration ramp_step =
       std::chrono::duration_cast<util::Duration>(std::chrono::duration<double>(1.0 / std::max(0.001, config_.ramp_per_s)));
   const util::Duration subscriber_delay = std::chrono::duration_cast<util::Duration>(
@@ -311,6 +465,9 @@ util::Result<Summary> LoadGenerator::run() {
   util::Timestamp drain_end = util::kNever;  // the loop ends
   util::Timestamp next_progress = t0 + kProgressInterval;
   util::Timestamp last_progress = t0;
+  util::Timestamp next_connect_check = t0 + kConnectCheckInterval;
+  util::Timestamp next_settle_check = t0;
+  double window_thread_cpu0 = 0;
   std::array<epoll_event, kMaxEpollEvents> events;
 
   for (;;) {
@@ -327,10 +484,19 @@ util::Result<Summary> LoadGenerator::run() {
       stop_at = util::earliest(stop_at, now);
       all_started = util::earliest(all_started, now);
     }
+    bool window_due = false;
     if (window_start == util::kNever && all_started != util::kNever && stop_at != util::kNever && now < stop_at &&
-        now >= all_started + warmup &&
-        (now >= all_started + std::max(warmup, duration / 2) || st.settled(subscribers_receive, publishers_receive))) {
+        now >= all_started + warmup) {
+      if (now >= all_started + std::max(warmup, duration / 2)) {
+        window_due = true;
+      } else if (now >= next_settle_check) {
+        next_settle_check = now + kSettleCheckInterval;
+        window_due = st.settled(subscribers_receive, publishers_receive);
+      }
+    }
+    if (window_due) {
       window_start = now;
+      window_thread_cpu0 = rusage_seconds(RUSAGE_THREAD);
       steady.start_s = seconds(now - t0);
       steady.settled = st.settled(subscribers_receive, publishers_receive);
       window_sent0 = st.stats.sent_packets;
@@ -341,6 +507,7 @@ util::Result<Summary> LoadGenerator::run() {
         window_server_cpu0 = process_cpu_seconds(*server_pid_);
         server_rss_steady = process_rss_kb(*server_pid_);
       }
+      if (!config_.server_stats_url.empty()) delay_before = fetch_delay();
     }
     if (now >= stop_at && drain_end == util::kNever) {
       if (window_start != util::kNever) {
@@ -352,10 +519,12 @@ util::Result<Summary> LoadGenerator::run() {
         steady.loss_fraction =
             expected > 0 ? double(std::max<int64_t>(0, expected - int64_t(steady.received_packets))) / double(expected) : 0;
         steady.delay_us = quantiles(st.stats.delay_window_us);
+        steady.media_thread_cpu_s = rusage_seconds(RUSAGE_THREAD) - window_thread_cpu0;
         if (server_pid_ && window_server_cpu0 >= 0) {
           double c = process_cpu_seconds(*server_pid_);
           steady.server_cpu_s = c >= 0 ? c - window_server_cpu0 : -1;
         }
+        if (delay_before.valid()) delay_after = fetch_delay();
       }
       if (server_pid_) server_rss_end = process_rss_kb(*server_pid_);
       for (auto& p : st.peers) p->stop_media();
@@ -365,29 +534,31 @@ util::Result<Summary> LoadGenerator::run() {
 
     util::Timestamp wake = util::earliest(next_progress, drain_end == util::kNever ? stop_at : drain_end);
     if (st.peers.size() < st.plans.size()) wake = util::earliest(wake, start_time(st.peers.size()));
-    for (auto& p : st.peers) wake = util::earliest(wake, p->deadline());
+    wake = util::earliest(wake, st.timers.next());
     int timeout_ms = 0;
     if (wake > now) timeout_ms = int(std::min<int64_t>(1000, (util::to_micros(wake - now) + 999) / 1000));
     int n = epoll_wait(st.epoll_fd, events.data(), int(events.size()), timeout_ms);
     now = util::Clock::now();
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[size_t(i)].data.u64;
-      if (id == 0) {
-        st.handle_signaling(now, false);
-        continue;
-      }
-      VirtualPeer& p = *st.peers[id - 1];
-      st.sender.use(p.socket());
-      p.on_readable(now, st.recv, st.sender);
+      if (id == 0) st.handle_signaling(now, false);
+      else if (id >= kSharedToken) st.receive_shared(size_t(id - kSharedToken));
+      else st.receive_own(size_t(id - 1));
     }
     now = util::Clock::now();
-    for (auto& p : st.peers) {
-      if (p->deadline() <= now) {
-        st.sender.use(p->socket());
-        p->on_timeout(now, st.sender);
-      }
-      if (!p->connected() && !p->failed() && now - p->created() > connect_timeout)
-        st.fail_peer(*p, "not connected after " + std::to_string(config_.connect_timeout_s) + " s");
+    // Participants whose deadline passed, each once per round (one that is due
+    // again at once waits for the next round).
+    st.due.clear();
+    while (st.timers.next() <= now) st.due.push_back(st.timers.pop());
+    for (size_t i : st.due) {
+      st.peers[i]->on_timeout(now, st.out_for(i));
+      st.touch(i);
+    }
+    if (now >= next_connect_check) {
+      next_connect_check = now + kConnectCheckInterval;
+      for (auto& p : st.peers)
+        if (!p->connected() && !p->failed() && now - p->created() > connect_timeout)
+          st.fail_peer(*p, "not connected after " + std::to_string(config_.connect_timeout_s) + " s");
     }
     st.sender.flush();
 
@@ -461,6 +632,7 @@ util::Result<Summary> LoadGenerator::run() {
   sum.join_ms = quantiles(join);
   sum.connect_ms = quantiles(connect);
   sum.srtp_profile = gcm && cm ? "mixed" : gcm ? "gcm" : cm ? "cm" : "";
+  sum.sockets = st.shared_mode ? "shared" : "per-peer";
   sum.cpu_s = rusage_seconds(RUSAGE_SELF) - cpu0;
   sum.media_thread_cpu_s = rusage_seconds(RUSAGE_THREAD) - thread_cpu0;
   if (server_pid_ && server_cpu0 >= 0) {
@@ -470,19 +642,26 @@ util::Result<Summary> LoadGenerator::run() {
   sum.server_rss_start_kb = server_rss0;
   sum.server_rss_steady_kb = server_rss_steady;
   sum.server_rss_end_kb = server_rss_end;
+  if (delay_before.valid() && delay_after.valid()) {
+    auto before = delay_before.get();
+    auto after = delay_after.get();
+    if (before && after) steady.server_delay_us = window_quantiles(*before, *after);
+    else steady.server_delay_error = before ? after.error() : before.error();
+  } else if (!config_.server_stats_url.empty()) {
+    steady.server_delay_error = "no steady window";
+  }
   sum.steady = steady;
 
   // Leave: DTLS close_notify, then the WebSockets.
   util::Timestamp now = util::Clock::now();
-  for (auto& p : st.peers) {
-    st.sender.use(p->socket());
-    p->close(now, st.sender);
-  }
+  for (size_t i = 0; i < st.peers.size(); ++i) st.peers[i]->close(now, st.out_for(i));
   st.sender.flush();
   st.signaling->close_all(kSignalingCloseLimit);
   st.handle_signaling(util::Clock::now(), true);
   st.signaling->stop();
   sum.errors = st.errors;
+  if (st.stray_datagrams > 0)
+    log()->info("{} datagrams to shared sockets were for no participant (dropped)", st.stray_datagrams);
   sum.error_messages = st.error_messages;
   return sum;
 }

@@ -36,6 +36,7 @@ std::string Summary::to_json() const {
       {"sent_bytes", sent_bytes},
       {"received_bytes", received_bytes},
       {"srtp_profile", srtp_profile},
+      {"sockets", sockets},
       {"cpu_s", cpu_s},
       {"media_thread_cpu_s", media_thread_cpu_s},
       {"server_cpu_s", server_cpu_s},
@@ -49,7 +50,16 @@ std::string Summary::to_json() const {
         {"expected_packets", steady.expected_packets},
         {"loss_fraction", steady.loss_fraction},
         {"delay_us", quantiles(steady.delay_us)},
-        {"server_cpu_s", steady.server_cpu_s}}},
+        {"server_cpu_s", steady.server_cpu_s},
+        {"media_thread_cpu_s", steady.media_thread_cpu_s},
+        {"server_delay_us",
+         {{"count", steady.server_delay_us.count},
+          {"p50", steady.server_delay_us.p50},
+          {"p90", steady.server_delay_us.p90},
+          {"p99", steady.server_delay_us.p99},
+          {"p999", steady.server_delay_us.p999},
+          {"max", steady.server_delay_us.max}}},
+        {"server_delay_error", steady.server_delay_error}}},
   };
   return boost::json::serialize(o);
 }
@@ -61,14 +71,14 @@ std::string Summary::to_text() const {
                 "connected %d/%d, receiving %d/%d, errors %llu\n"
                 "packets sent %llu, received %llu of %llu expected, loss %.3f%%\n"
                 "delay p50 %.0f us, p99 %.0f us, max %.0f us; join p50 %.0f ms, p99 %.0f ms\n"
-                "cpu %.2f s (media thread %.2f s), server cpu %.2f s\n"
+                "cpu %.2f s (media thread %.2f s, sockets %s), server cpu %.2f s\n"
                 "steady %.1f s: received %llu of %llu expected, loss %.3f%%, delay p50 %.0f us, p99 %.0f us, "
                 "server cpu %.2f s\n",
                 rooms, publishers, subscribers, duration_s, srtp_profile.c_str(), connected,
                 publishers + subscribers, receiving, expected_receivers, (unsigned long long)errors,
                 (unsigned long long)sent_packets, (unsigned long long)received_packets,
                 (unsigned long long)expected_packets, loss_fraction * 100, delay_us.p50, delay_us.p99, delay_us.max,
-                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, server_cpu_s, steady.duration_s,
+                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, sockets.c_str(), server_cpu_s, steady.duration_s,
                 (unsigned long long)steady.received_packets, (unsigned long long)steady.expected_packets,
                 steady.loss_fraction * 100, steady.delay_us.p50, steady.delay_us.p99, steady.server_cpu_s);
   std::string out = buf;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "load/ServerStats.hpp"
+
 namespace sb::load {
 
 struct Quantiles {
@@ -24,6 +26,11 @@ struct SteadyWindow {
   double loss_fraction = 0;
   Quantiles delay_us;
   double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise
+  double media_thread_cpu_s = 0;  ///< the generator's media thread over the window
+  /// With --server-stats: the server's own time-in-server distribution over the
+  /// window (kernel receive to sendmmsg, µs); count 0 when not read.
+  DelayQuantiles server_delay_us;
+  std::string server_delay_error;  ///< why it could not be read, if asked for
 };
 
 struct Summary {
@@ -49,6 +56,7 @@ struct Summary {
   uint64_t keyframe_requests = 0;
   uint64_t sent_bytes = 0, received_bytes = 0;
   std::string srtp_profile;  ///< "gcm", "cm" or "mixed"
+  std::string sockets;       ///< "shared" or "per-peer" (LoadConfig::sockets as it was resolved)
   double cpu_s = 0;          ///< this process, user + system
   double media_thread_cpu_s = 0;
   double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise

@@ -35,9 +35,9 @@ uint32_t ticks(util::Duration d, uint32_t clock) {
 }
 }  // namespace
 
-VirtualPeer::VirtualPeer(PeerConfig config, net::UdpSocket socket, std::shared_ptr<const dtls::Certificate> certificate,
-                         util::Random& rng, MediaStats& stats)
-    : config_(std::move(config)), socket_(std::move(socket)), certificate_(std::move(certificate)), rng_(rng),
+VirtualPeer::VirtualPeer(PeerConfig config, const util::SocketAddr& local,
+                         std::shared_ptr<const dtls::Certificate> certificate, util::Random& rng, MediaStats& stats)
+    : config_(std::move(config)), local_(local), certificate_(std::move(certificate)), rng_(rng),
       stats_(stats), local_credentials_(ice::Credentials::generate(rng)), sdp_([&] {
         LocalDescriptionParams p;
         p.ice_ufrag = local_credentials_.ufrag;
@@ -51,10 +51,9 @@ VirtualPeer::VirtualPeer(PeerConfig config, net::UdpSocket socket, std::shared_p
         p.cname = rng.alnum(16);
         p.stream_id = config_.self_id;
         p.session_id = rng.u64() >> 2;
-        const util::SocketAddr& local = socket_.local_address();
         bool bound_ip = false;
-        for (size_t i = 0; i < local.ip_size(); ++i) bound_ip |= local.ip_bytes()[i] != 0;
-        if (config_.advertise_host_candidate && bound_ip) p.host_candidate = local;
+        for (size_t i = 0; i < local_.ip_size(); ++i) bound_ip |= local_.ip_bytes()[i] != 0;
+        if (config_.advertise_host_candidate && bound_ip) p.host_candidate = local_;
         return p;
       }()),
       created_(util::Clock::now()), rtcp_ssrc_(rng.u32() | 1) {
@@ -79,7 +78,7 @@ void VirtualPeer::learn_remote(const RemoteInfo& info) {
   for (const auto& [addr, prio] : info.candidates)
     if (pending_candidates_.size() < kMaxPendingCandidates) pending_candidates_.emplace_back(addr, prio);
   for (const auto& [addr, prio] : pending_candidates_) {
-    bool family_ok = addr.family() == socket_.local_address().family();
+    bool family_ok = addr.family() == local_.family();
     if (family_ok && (!config_.loopback_only || addr.is_loopback())) transport_->add_remote_candidate(addr, prio);
   }
   pending_candidates_.clear();
@@ -145,21 +144,20 @@ void VirtualPeer::fail(std::string reason) {
 // ---------------------------------------------------------------------------
 // Event loop hooks
 
-void VirtualPeer::on_readable(util::Timestamp now, net::RecvBatch& batch, util::DatagramSink& out) {
-  for (;;) {
-    size_t n = socket_.receive(batch);
-    if (n == 0) break;
-    now = util::Clock::now();
-    for (size_t i = 0; i < n; ++i) {
-      if (!transport_ || failed()) continue;
-      if (!batch.data(i).empty() && batch.data(i)[0] <= 3) answer_check(batch.from(i), batch.data(i), out);
-      auto rx = transport_->handle_datagram(now, batch.from(i), batch.data(i));
-      if (rx.kind == rtc::Transport::Received::Kind::kRtp) on_rtp(now, rx.packet);
-      else if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, rx.packet, out);
-    }
-    if (n < net::kBatchSize) break;
+void VirtualPeer::on_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
+                              util::DatagramSink& out) {
+  if (!transport_ || failed() || data.empty()) return;
+  if (data[0] <= 3) answer_check(from, data, out);
+  auto rx = transport_->handle_datagram(now, from, data);
+  // Decrypted media changes no transport state (no event, nothing to send), so
+  // the receive path skips the bookkeeping below: on_rtp() brings the deadline
+  // forward itself when a receive timer starts.
+  if (rx.kind == rtc::Transport::Received::Kind::kRtp) {
+    on_rtp(now, rx.packet);
+    return;
   }
-  if (!transport_ || failed()) return;
+  if (rx.kind == rtc::Transport::Received::Kind::kRtcp) on_rtcp(now, rx.packet, out);
+  if (failed()) return;
   drain_events(now);
   transport_->flush(out);
   update_deadline();
@@ -388,14 +386,18 @@ bool VirtualPeer::send_rtcp(util::DatagramSink& out, util::ByteView rtcp) {
 // Receiving
 
 VirtualPeer::ReceiveStream* VirtualPeer::stream_for(uint32_t ssrc, bool video) {
+  if (last_stream_ != nullptr && last_stream_->ssrc == ssrc) return last_stream_;
   auto it = streams_.find(ssrc);
-  if (it != streams_.end()) return it->second.get();
+  if (it != streams_.end()) return last_stream_ = it->second.get();
   if (streams_.size() >= kMaxReceiveStreams) return nullptr;
   auto s = std::make_unique<ReceiveStream>(ssrc, video, video ? kVideoClock : kAudioClock);
   auto* raw = s.get();
   streams_.emplace(ssrc, std::move(s));
-  if (next_receiver_report_ == util::kNever) next_receiver_report_ = util::Clock::now() + kReportInterval;
-  return raw;
+  if (next_receiver_report_ == util::kNever) {
+    next_receiver_report_ = util::Clock::now() + kReportInterval;
+    deadline_ = util::earliest(deadline_, next_receiver_report_);
+  }
+  return last_stream_ = raw;
 }
 
 void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
@@ -405,7 +407,10 @@ void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
   PayloadKind kind = remote_recv_.payload_kinds[pt];
   if (config_.twcc_feedback && remote_recv_.transport_cc_id != 0)
     if (auto v = packet->extensions().find(remote_recv_.transport_cc_id))
-      if (auto seq = rtp::read_transport_sequence(*v)) twcc_.on_packet(now, *seq);
+      if (auto seq = rtp::read_transport_sequence(*v)) {
+        twcc_.on_packet(now, *seq);
+        deadline_ = util::earliest(deadline_, twcc_.poll_timeout());  // the first arrival starts the clock
+      }
   uint32_t ssrc = uint32_t(packet->ssrc());
   if (kind == PayloadKind::kVideoRtx) {
     auto payload = packet->payload();
@@ -430,7 +435,14 @@ void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
   ReceiveStream* s = stream_for(ssrc, video);
   if (s == nullptr) return;
   s->stats.on_packet(*packet, now);
-  if (video) s->nack.on_packet(now, packet->sequence());
+  if (video) {
+    // A gap marks sequence numbers missing, due for a NACK at once (poll_timeout()
+    // would look at every missing entry: too much for every packet).
+    const size_t missing = s->nack.missing_count();
+    s->nack.on_packet(now, packet->sequence());
+    if (s->nack.missing_count() > missing || s->nack.missing_count() == rtp::NackGenerator::kMaxMissing)
+      deadline_ = util::earliest(deadline_, now);
+  }
   ++stats_.received_packets;
   stats_.received_bytes += data.size();
   if (!first_media_) first_media_ = now;
@@ -486,7 +498,9 @@ void VirtualPeer::send_receiver_feedback(util::Timestamp now, util::DatagramSink
   }
   // Generic NACKs for video losses (RFC 4585 §6.2.1).
   for (auto& [ssrc, s] : streams_) {
-    if (!s->video || s->nack.poll_timeout() > now) continue;
+    // poll_nacks() finds nothing when nothing is due: asking poll_timeout() first
+    // would only walk the missing entries twice.
+    if (!s->video || s->nack.missing_count() == 0) continue;
     uint16_t seqs[kMaxNacksPerRound];
     size_t count = s->nack.poll_nacks(now, seqs);
     if (count == 0) continue;

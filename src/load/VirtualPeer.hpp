@@ -1,7 +1,8 @@
 #pragma once
-// One virtual participant: its own UDP socket (the server tells participants
-// apart by their 5-tuple), a client rtc::Transport (controlling ICE, DTLS
-// active, SRTP), and media in both directions:
+// One virtual participant: its own local transport address (the server tells
+// participants apart by their 5-tuple; the media thread owns the sockets), a
+// client rtc::Transport (controlling ICE, DTLS active, SRTP), and media in both
+// directions:
 //  - as a publisher it sends VP8 frames (and optionally Opus-sized audio) at the
 //    configured bitrate and frame rate, keyframes at start, periodically and on
 //    PLI/FIR, answers NACKs with RTX (RFC 4588) from a bounded history, and
@@ -24,7 +25,6 @@
 #include "dtls/Certificate.hpp"
 #include "load/ClientSdp.hpp"
 #include "load/MediaStats.hpp"
-#include "net/UdpSocket.hpp"
 #include "rtc/Transport.hpp"
 #include "rtp/NackGenerator.hpp"
 #include "rtp/ReceiveStats.hpp"
@@ -70,7 +70,8 @@ class VirtualPeer {
   /// Server candidates kept until the transport exists (the server sends a handful).
   static constexpr size_t kMaxPendingCandidates = 64;
 
-  VirtualPeer(PeerConfig config, net::UdpSocket socket, std::shared_ptr<const dtls::Certificate> certificate,
+  /// `local`: the address datagrams of this participant come from and go to.
+  VirtualPeer(PeerConfig config, const util::SocketAddr& local, std::shared_ptr<const dtls::Certificate> certificate,
               util::Random& rng, MediaStats& stats);
   ~VirtualPeer();
   VirtualPeer(const VirtualPeer&) = delete;
@@ -89,8 +90,14 @@ class VirtualPeer {
   void fail(std::string reason);
 
   // ---- packet path
-  void on_readable(util::Timestamp now, net::RecvBatch& batch, util::DatagramSink& out);
+  /// One datagram to our address. Media (the bulk) only ever brings deadline()
+  /// forward; anything else (STUN, DTLS, RTCP) also drains the transport's
+  /// events and control output into `out`.
+  void on_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
+                   util::DatagramSink& out);
   void on_timeout(util::Timestamp now, util::DatagramSink& out);
+  /// When on_timeout() is due next. It may be early (on_timeout then finds
+  /// nothing to do and recomputes it), never late.
   util::Timestamp deadline() const { return deadline_; }
   /// Publishers stop sending media (the end of a run); reports continue.
   void stop_media() { media_stopped_ = true; }
@@ -98,7 +105,7 @@ class VirtualPeer {
 
   // ---- observation
   const PeerConfig& config() const { return config_; }
-  net::UdpSocket& socket() { return socket_; }
+  const util::SocketAddr& local_address() const { return local_; }
   bool connected() const { return connected_at_.has_value(); }
   bool failed() const { return !failure_.empty(); }
   const std::string& failure() const { return failure_; }
@@ -152,7 +159,7 @@ class VirtualPeer {
   bool send_rtcp(util::DatagramSink& out, util::ByteView rtcp);
 
   PeerConfig config_;
-  net::UdpSocket socket_;
+  util::SocketAddr local_;
   std::shared_ptr<const dtls::Certificate> certificate_;
   util::Random& rng_;
   MediaStats& stats_;
@@ -191,6 +198,9 @@ class VirtualPeer {
 
   // Receiver state.
   std::unordered_map<uint32_t, std::unique_ptr<ReceiveStream>> streams_;  ///< at most kMaxReceiveStreams
+  /// The stream of the last media packet: a subscriber of one publisher finds
+  /// every packet's stream here, without hashing.
+  ReceiveStream* last_stream_ = nullptr;
   rtp::TwccRecorder twcc_;
   util::Timestamp next_receiver_report_ = util::kNever;
 };

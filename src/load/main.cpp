@@ -1,14 +1,51 @@
 // switchboard-load: drives a Switchboard server with many virtual WebRTC
 // participants (see bench/README.md).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <string>
 
 #include "load/LoadGenerator.hpp"
 #include "util/Log.hpp"
 
+namespace {
+
+/// Every packet goes to a different participant, whose state (ours, its
+/// transport's, OpenSSL's) lies scattered over the heap: on 4 KiB pages that is
+/// a TLB miss per object and packet (a page walk, dearer still in a virtual
+/// machine), about a tenth of the media thread at 1000 subscribers. glibc backs
+/// its heap with transparent huge pages when GLIBC_TUNABLES asks for it
+/// (glibc.malloc.hugetlb=1, glibc 2.35+), which it reads before main(): so the
+/// process starts itself again, once, with that set. A GLIBC_TUNABLES that
+/// already mentions it is left alone (glibc.malloc.hugetlb=0 opts out), and so
+/// is a run under Valgrind, which would not follow the exec (it preloads its
+/// vgpreload_*.so; debuggers, perf and LD_PRELOAD tools carry on through it).
+void restart_with_huge_pages(char** argv) {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.hugetlb") != nullptr) return;
+  const char* preload = std::getenv("LD_PRELOAD");
+  if (preload != nullptr && std::strstr(preload, "vgpreload") != nullptr) return;
+  std::string value = "glibc.malloc.hugetlb=1";
+  if (tunables != nullptr && *tunables != '\0') value = std::string(tunables) + ":" + value;
+  // The binary's own path, not /proc/self/exe: the process keeps its name.
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+  ::execv(self, argv);
+  // Could not: go on with ordinary pages.
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  restart_with_huge_pages(argv);
   sb::load::LoadConfig cfg;
   CLI::App app{"switchboard-load: virtual publishers and subscribers against a Switchboard (or Janus) server"};
   std::string profile = "both";
@@ -43,9 +80,17 @@ int main(int argc, char** argv) {
   app.add_option("--subscriber-delay", cfg.subscriber_delay_s, "seconds subscribers start after publishers")
       ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   app.add_option("--bind", cfg.bind_ip, "local IP for the participants' UDP sockets (default: from the URL host)");
+  std::string sockets = "auto";
+  app.add_option("--sockets", sockets,
+                 "per-peer: a UDP socket per participant; shared: participant i uses --bind address + i "
+                 "(each must be local), all through a few sockets; auto: shared on IPv4 loopback, else per-peer")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "per-peer", "shared"}));
   app.add_option("--connect-timeout", cfg.connect_timeout_s, "seconds from start to a connected transport")
       ->capture_default_str();
   app.add_option("--server-pid", server_pid, "report this process's CPU time over the run (the server's)");
+  app.add_option("--server-stats", cfg.server_stats_url,
+                 "Switchboard's stats URL (http://host:port/stats): report the time packets spent in the server "
+                 "over the steady window, from its own histogram");
   bool no_twcc = false;
   app.add_flag("--no-twcc", no_twcc, "receivers send no transport-wide CC feedback (RR and NACK only)");
   app.add_flag("--json", json, "print the summary as one JSON object on stdout");
@@ -62,6 +107,8 @@ int main(int argc, char** argv) {
   cfg.progress = !quiet;
   cfg.twcc_feedback = !no_twcc;
   if (target == "janus") cfg.target = sb::load::Target::kJanus;
+  if (sockets == "per-peer") cfg.sockets = sb::load::SocketMode::kPerPeer;
+  else if (sockets == "shared") cfg.sockets = sb::load::SocketMode::kShared;
   if (port != 0) {
     if (host.empty()) host = "127.0.0.1";
     if (host.find(':') != std::string::npos) host = "[" + host + "]";  // an IPv6 literal

@@ -157,6 +157,24 @@ size_t UdpSocket::receive(RecvBatch& batch) {
   return kept;
 }
 
+SendResult send_all(int fd, mmsghdr* msgs, size_t n) {
+  SendResult out;
+  size_t done = 0;
+  while (done < n) {
+    int r = ::sendmmsg(fd, msgs + done, unsigned(n - done), MSG_DONTWAIT);
+    ++out.calls;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      ++out.dropped;  // this one; the rest still go
+      ++done;
+      continue;
+    }
+    done += size_t(r);
+    out.sent += size_t(r);
+  }
+  return out;
+}
+
 void UdpSocket::send(SendQueue& queue, util::LatencyHistogram* delay) {
   size_t n = queue.size();
   if (n == 0) return;
@@ -181,20 +199,10 @@ void UdpSocket::send(SendQueue& queue, util::LatencyHistogram* delay) {
     h.msgs[i].msg_hdr.msg_iovlen = 1;
     stats_.tx_bytes += slot.len;
   }
-  size_t done = 0;
-  while (done < n) {
-    int r = ::sendmmsg(fd_, &h.msgs[done], unsigned(n - done), MSG_DONTWAIT);
-    ++stats_.tx_batches;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      // EAGAIN (buffer full) or an unreachable peer: drop this one, keep the rest.
-      ++stats_.tx_dropped;
-      ++done;
-      continue;
-    }
-    done += size_t(r);
-    stats_.tx_packets += size_t(r);
-  }
+  SendResult r = send_all(fd_, h.msgs.data(), n);
+  stats_.tx_batches += r.calls;
+  stats_.tx_dropped += r.dropped;
+  stats_.tx_packets += r.sent;
   if (delay != nullptr) {
     // One clock read per batch: the batch left the server when sendmmsg returned.
     timespec ts;

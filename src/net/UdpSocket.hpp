@@ -51,6 +51,16 @@ class RecvBatch {
   size_t count_ = 0;
 };
 
+/// What one send_all() call did.
+struct SendResult {
+  size_t sent = 0, dropped = 0, calls = 0;
+};
+/// Hands msgs[0, n) to the kernel with sendmmsg, retrying after partial sends
+/// and EINTR. A datagram the kernel refuses (EAGAIN with a full buffer, an
+/// unreachable peer, a source address that is not local) is dropped and the
+/// rest still go: the packet path never blocks and never throws.
+SendResult send_all(int fd, mmsghdr* msgs, size_t n);
+
 class UdpSocket {
  public:
   UdpSocket() = default;

@@ -20,7 +20,10 @@ namespace sb::signal {
 inline constexpr size_t kMaxPendingCandidates = 64;
 /// Rooms and participants bounded so that a misbehaving client cannot exhaust memory.
 inline constexpr size_t kMaxRooms = 100'000;
-inline constexpr size_t kMaxParticipantsPerRoom = 1'000;
+/// A room of one speaker and thousands of viewers is a normal use of an SFU.
+/// Every join and leave is announced to every member, so a room's signaling grows
+/// with the square of its size; 5,000 keeps a full room's join storm to seconds.
+inline constexpr size_t kMaxParticipantsPerRoom = 5'000;
 
 struct Outgoing {
   ConnId conn = 0;
