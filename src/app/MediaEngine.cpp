@@ -232,6 +232,7 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                            {"forwarded", m.forwarded},
                            {"nacks_received", m.nacks_received},
                            {"retransmitted", m.retransmitted},
+                           {"nacks_ignored", m.nacks_ignored},
                            {"plis_received", m.plis_received},
                            {"keyframe_requests_sent", m.keyframe_requests_sent},
                            {"nacks_sent", m.nacks_sent},

@@ -28,6 +28,7 @@ struct ParticipantStats {
   uint64_t forwarded = 0;      ///< RTP sent to this participant
   uint64_t nacks_received = 0; ///< sequence numbers this participant asked for again
   uint64_t retransmitted = 0;
+  uint64_t nacks_ignored = 0;  ///< beyond the per-datagram budget (kMaxNackedPerDatagram)
   uint64_t plis_received = 0;
   uint64_t keyframe_requests_sent = 0;
   uint64_t nacks_sent = 0;

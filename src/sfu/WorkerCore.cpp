@@ -31,6 +31,9 @@ constexpr size_t kMaxRoutes = 1 << 20;
 constexpr util::Duration kReportInterval = std::chrono::milliseconds(500);
 /// NACKed sequence numbers gathered per timer round.
 constexpr size_t kMaxNacksPerRound = 64;
+/// Sequence numbers a subscriber's RTCP datagram may ask again (a browser asks
+/// for a few dozen at most; a full 1200-byte NACK packet lists up to ~4,700).
+constexpr size_t kMaxNackedPerDatagram = 256;
 constexpr size_t kRtcpBuffer = 1200;
 /// Timers are coalesced to this grid: a worker wakes at most 200 times a second
 /// for housekeeping, however many participants it hosts.
@@ -525,6 +528,10 @@ void WorkerCore::request_keyframe(util::Timestamp now, Track& track, util::Datag
 void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView data, util::DatagramSink& out) {
   ++p.stats().rtcp_packets;
   namespace rtcp = rtp::rtcp;
+  // Retransmission requests cost a cache lookup each: a datagram gets at most
+  // kMaxNackedPerDatagram of them, so that a client flooding NACKs (or one
+  // whose receiver fell far behind) cannot take the worker from everyone else.
+  size_t nacked = 0;
   bool ok = rtcp::for_each(data, [&](const rtcp::PacketView& pv) {
     if (pv.type() == rtcp::PacketType::kSr) {
       if (auto sr = rtcp::SenderReport::parse(pv)) {
@@ -537,6 +544,10 @@ void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView dat
         if (Subscription* s = p.find_subscription(uint32_t(nack->media_ssrc())))
           nack->for_each_lost([&](uint16_t seq) {
             ++p.stats().nacks_received;
+            if (++nacked > kMaxNackedPerDatagram) {
+              ++p.stats().nacks_ignored;
+              return;
+            }
             if (s->retransmit(now, seq, out)) ++p.stats().retransmitted;
           });
       }

@@ -86,6 +86,33 @@ TEST(Rtcp, SubscriberNackIsAnsweredWithRtxFromTheCache) {
   EXPECT_EQ(snap->media.retransmitted, 1u);
 }
 
+// A flood of retransmission requests gets bounded work per datagram: the first
+// 256 sequence numbers are served, the rest are counted and ignored.
+TEST(Rtcp, ANackFloodIsServedUpToItsBudget) {
+  Call c(23);
+  auto rx = c.b.rtp_from(c.video.ssrc);
+  ASSERT_GT(rx.size(), 20u);
+  // 300 sequence numbers in one NACK: the last 10 received, then 290 never sent.
+  uint16_t first = rx[rx.size() - 10].rtp().sequence();
+  std::vector<uint16_t> seqs;
+  for (uint16_t i = 0; i < 300; ++i) seqs.push_back(uint16_t(first + i));
+  uint8_t buf[1200];
+  size_t n = rtcp::Nack::write(buf, rtp::Ssrc{c.b.rtcp_ssrc}, rtp::Ssrc{c.video.ssrc}, seqs);
+  ASSERT_GT(n, 0u);
+  ASSERT_TRUE(c.b.send_rtcp({buf, n}));
+  c.h.run_for(20ms);
+  auto snap = c.h.snapshot_of("bob");
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->media.nacks_received, 300u);
+  EXPECT_EQ(snap->media.nacks_ignored, 300u - 256u);
+  EXPECT_GE(snap->media.retransmitted, 9u) << "the recent packets in the budget are still repaired";
+  EXPECT_EQ(c.b.rtp_from(c.video.rtx_ssrc).size(), snap->media.retransmitted);
+  // The call goes on.
+  size_t before = c.b.rtp_from(c.video.ssrc).size();
+  c.h.run_for(500ms);
+  EXPECT_GT(c.b.rtp_from(c.video.ssrc).size(), before + 5);
+}
+
 TEST(Rtcp, PublisherLossIsNackedAndRepairedWithRtx) {
   Call c(22);
   const uint16_t x = uint16_t(c.a.next_video_seq + 10);
