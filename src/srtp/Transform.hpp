@@ -65,15 +65,6 @@ class Transform {
   /// Unencrypted SRTCP (E = 0) is accepted when authentic (RFC 3711 §3.4, RFC 7714 §9.2).
   bool unprotect_rtcp(util::MutableBytes buf, size_t len, uint32_t ssrc);
 
- private:
-  struct CipherCtxFree {
-    void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-  };
-  using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-  using Iv = std::array<uint8_t, 16>;
-
-  explicit Transform(Profile profile);
- public:
   /// Starts loading what protect_rtp() reads first (the EVP context), for a
   /// caller that knows it will protect with this transform soon.
   void prefetch_rtp() const {
@@ -82,6 +73,13 @@ class Transform {
   }
 
  private:
+  struct CipherCtxFree {
+    void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+  };
+  using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+  using Iv = std::array<uint8_t, 16>;
+
+  explicit Transform(Profile profile);
   Iv rtp_iv(uint32_t ssrc, uint64_t index) const;
   Iv rtcp_iv(uint32_t ssrc, uint32_t index) const;
   /// AES-CM: XORs the keystream for `iv` over data[0, len).

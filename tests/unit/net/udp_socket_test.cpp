@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "net/Interfaces.hpp"
@@ -106,16 +107,29 @@ class EchoProcessor final : public PacketProcessor {
   util::Timestamp due = util::kNever;
   util::Timestamp deadline = util::kNever;
 };
+
+/// A started worker on a loopback socket, echoing through an EchoProcessor.
+struct EchoWorker {
+  EchoWorker() {
+    auto s = UdpSocket::bind(loopback());
+    if (!s) return;
+    address = s->local_address();
+    worker = std::make_unique<Worker>("test-worker", std::move(*s));
+    worker->set_processor(&proc);
+    worker->start();
+  }
+  EchoProcessor proc;  // outlives the worker (declared first, destroyed last)
+  util::SocketAddr address;
+  std::unique_ptr<Worker> worker;
+};
 }  // namespace
 
 TEST(Worker, EchoesDatagramsRunsPostedWorkAndTimers) {
-  auto s = UdpSocket::bind(loopback());
-  ASSERT_TRUE(s);
-  auto server_addr = s->local_address();
-  EchoProcessor proc;
-  Worker w("test-worker", std::move(*s));
-  w.set_processor(&proc);
-  w.start();
+  EchoWorker ew;
+  ASSERT_TRUE(ew.worker);
+  auto server_addr = ew.address;
+  auto& proc = ew.proc;
+  auto& w = *ew.worker;
 
   auto client = UdpSocket::bind(loopback());
   ASSERT_TRUE(client);
@@ -148,13 +162,11 @@ TEST(Worker, EchoesDatagramsRunsPostedWorkAndTimers) {
 // Flexible timers (due now, deadline far away) cost no wakeup of their own:
 // they run at the end of the next round the worker has anyway, here a datagram.
 TEST(Worker, RunsDueTimersOnAWakeupForADatagram) {
-  auto s = UdpSocket::bind(loopback());
-  ASSERT_TRUE(s);
-  auto server_addr = s->local_address();
-  EchoProcessor proc;
-  Worker w("test-worker", std::move(*s));
-  w.set_processor(&proc);
-  w.start();
+  EchoWorker ew;
+  ASSERT_TRUE(ew.worker);
+  auto server_addr = ew.address;
+  auto& proc = ew.proc;
+  auto& w = *ew.worker;
 
   std::promise<void> armed;
   w.post([&](util::Timestamp now, Transmitter&) {

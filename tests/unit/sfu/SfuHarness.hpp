@@ -290,6 +290,25 @@ class Harness {
   ConnId next_conn_ = 1;
 };
 
+/// The usual starting point of a test: Alice and Bob join one room, both
+/// publish audio and video, connect, and a second of media passes.
+struct TwoPublishers {
+  explicit TwoPublishers(uint64_t seed)
+      : h(seed), a(h.add_client({.name = "alice"})), b(h.add_client({.name = "bob"})) {
+    h.join(a);
+    h.join(b);
+    connected = h.connect_all();
+    if (!connected) return;
+    a.start_media(h.now());
+    b.start_media(h.now());
+    h.run_for(std::chrono::seconds(1));
+  }
+  Harness h;
+  Client& a;
+  Client& b;
+  bool connected = false;  ///< tests ASSERT_TRUE it first
+};
+
 // ---------------------------------------------------------------------------
 // Packet helpers for assertions.
 

@@ -193,15 +193,11 @@ TEST(Forwarding, VideoStartsAtAKeyframeAfterAPli) {
 }
 
 TEST(Forwarding, SubscriberPlisAreThrottledTowardsThePublisher) {
-  Harness h(3);
-  Client& a = h.add_client({.name = "alice"});
-  Client& b = h.add_client({.name = "bob"});
-  h.join(a);
-  h.join(b);
-  ASSERT_TRUE(h.connect_all());
-  a.start_media(h.now());
-  b.start_media(h.now());
-  h.run_for(1s);
+  TwoPublishers call(3);
+  ASSERT_TRUE(call.connected);
+  Harness& h = call.h;
+  Client& a = call.a;
+  Client& b = call.b;
   auto stream = b.stream_for("alice-video");
   ASSERT_TRUE(stream);
   ASSERT_FALSE(b.rtp_from(stream->ssrc).empty());
@@ -263,15 +259,11 @@ namespace sb::sfu::test {
 namespace {
 
 TEST(Forwarding, PublisherSsrcChangeContinuesTheSubscribersStream) {
-  Harness h(3);
-  Client& a = h.add_client({.name = "alice"});
-  Client& b = h.add_client({.name = "bob"});
-  h.join(a);
-  h.join(b);
-  ASSERT_TRUE(h.connect_all());
-  a.start_media(h.now());
-  b.start_media(h.now());
-  h.run_for(1s);
+  TwoPublishers call(3);
+  ASSERT_TRUE(call.connected);
+  Harness& h = call.h;
+  Client& a = call.a;
+  Client& b = call.b;
   auto stream = b.stream_for("alice-video");
   ASSERT_TRUE(stream.has_value());
   size_t before = b.rtp_from(stream->ssrc).size();

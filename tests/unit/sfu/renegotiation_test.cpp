@@ -22,15 +22,11 @@ std::vector<const sdp::MediaSection*> sending(const sdp::SessionDescription& d, 
 }
 
 TEST(Renegotiation, LeaveMakesTheTracksInactiveForTheOthers) {
-  Harness h(31);
-  Client& a = h.add_client({.name = "alice"});
-  Client& b = h.add_client({.name = "bob"});
-  h.join(a);
-  h.join(b);
-  ASSERT_TRUE(h.connect_all());
-  a.start_media(h.now());
-  b.start_media(h.now());
-  h.run_for(1s);
+  TwoPublishers call(31);
+  ASSERT_TRUE(call.connected);
+  Harness& h = call.h;
+  Client& a = call.a;
+  Client& b = call.b;
   auto bob_audio = a.stream_for("bob-audio");
   auto bob_video = a.stream_for("bob-video");
   ASSERT_TRUE(bob_audio && bob_video);

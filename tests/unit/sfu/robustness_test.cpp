@@ -24,15 +24,11 @@ util::Bytes fake_rtp(uint32_t ssrc, uint16_t seq, size_t size = 120) {
 }
 
 TEST(Robustness, UnknownAndMalformedInputIsCountedAndDropped) {
-  Harness h(41);
-  Client& a = h.add_client({.name = "alice"});
-  Client& b = h.add_client({.name = "bob"});
-  h.join(a);
-  h.join(b);
-  ASSERT_TRUE(h.connect_all());
-  a.start_media(h.now());
-  b.start_media(h.now());
-  h.run_for(1s);
+  TwoPublishers call(41);
+  ASSERT_TRUE(call.connected);
+  Harness& h = call.h;
+  Client& a = call.a;
+  Client& b = call.b;
   auto video = b.stream_for("alice-video");
   ASSERT_TRUE(video);
   size_t received_before = b.rtp_from(video->ssrc).size();

@@ -14,14 +14,9 @@ namespace {
 namespace rtcp = rtp::rtcp;
 
 /// Alice publishes, Bob receives; both connected and a second of media passed.
-struct Call {
-  explicit Call(uint64_t seed) : h(seed), a(h.add_client({.name = "alice"})), b(h.add_client({.name = "bob"})) {
-    h.join(a);
-    h.join(b);
-    EXPECT_TRUE(h.connect_all());
-    a.start_media(h.now());
-    b.start_media(h.now());
-    h.run_for(1s);
+struct Call : TwoPublishers {
+  explicit Call(uint64_t seed) : TwoPublishers(seed) {
+    EXPECT_TRUE(connected);
     auto s = b.stream_for("alice-video");
     EXPECT_TRUE(s.has_value());
     if (s) video = *s;
@@ -42,9 +37,6 @@ struct Call {
     });
   }
 
-  Harness h;
-  Client& a;
-  Client& b;
   OfferedStream video;
 };
 
