@@ -107,6 +107,30 @@ class ScenarioResult(dict):
         return "\n".join(lines)
 
 
+def skip_reason(*checks, aiortc=False):
+    """Why a test module must be skipped here, or None: no namespace support, a
+    failed extra check (a callable returning a reason or None), or with
+    `aiortc`, aiortc/PyAV missing from this interpreter."""
+    reason = unsupported_reason()
+    for check in checks:
+        reason = reason or check()
+    if reason or not aiortc:
+        return reason
+    try:
+        import aiortc as _aiortc  # noqa: F401
+        import av  # noqa: F401
+    except ImportError as e:
+        return f"aiortc/PyAV missing: {e}"
+    return None
+
+
+def run_and_report(script, name, *args, budget=DEFAULT_BUDGET):
+    """run_scenario(), printing the result's diagnostics (pytest shows them when the test fails)."""
+    result = run_scenario(script, name, *args, budget=budget)
+    print(result.diagnostics())
+    return result
+
+
 def run_scenario(script, name, *args, budget=DEFAULT_BUDGET):
     """Runs `script name args...` inside a new lo-only namespace; returns its result.
 

@@ -25,11 +25,7 @@ import room_scenarios as rooms
 BUDGET = 55
 
 
-def _skip_reason():
-    return netns.unsupported_reason() or chromium.missing_reason()
-
-
-_SKIP = _skip_reason()
+_SKIP = netns.skip_reason(chromium.missing_reason)
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP))
 
 

@@ -25,26 +25,12 @@ import netns
 ROOM = "forwarding"
 
 
-def _skip_reason():
-    reason = netns.unsupported_reason() or chromium.missing_reason()
-    if reason:
-        return reason
-    try:
-        import aiortc  # noqa: F401
-        import av  # noqa: F401
-    except ImportError as e:
-        return f"aiortc/PyAV missing: {e}"
-    return None
-
-
-_SKIP = _skip_reason()
+_SKIP = netns.skip_reason(chromium.missing_reason, aiortc=True)
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP))
 
 
 def _run(name, budget):
-    result = netns.run_scenario(__file__, name, budget=budget)
-    print(result.diagnostics())  # pytest shows it when the test fails
-    return result
+    return netns.run_and_report(__file__, name, budget=budget)
 
 
 # --- helpers used inside the namespace -----------------------------------------------------

@@ -14,18 +14,12 @@ import netns
 ROOM = "interop"
 
 
-def _skip_reason():
-    return netns.unsupported_reason() or chromium.missing_reason()
-
-
-_SKIP = _skip_reason()
+_SKIP = netns.skip_reason(chromium.missing_reason)
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP))
 
 
 def _run(name, budget):
-    result = netns.run_scenario(__file__, name, budget=budget)
-    print(result.diagnostics())  # pytest shows it when the test fails
-    return result
+    return netns.run_and_report(__file__, name, budget=budget)
 
 
 def _refused(st):

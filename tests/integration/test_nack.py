@@ -34,18 +34,12 @@ MAX_STALL_S = 1.0
 MAX_FREEZE_TOTAL_S = 3.0
 
 
-def _skip_reason():
-    return netns.unsupported_reason() or chromium.missing_reason()
-
-
-_SKIP = _skip_reason()
+_SKIP = netns.skip_reason(chromium.missing_reason)
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP))
 
 
 def _run(name, budget, *args):
-    result = netns.run_scenario(__file__, name, *args, budget=budget)
-    print(result.diagnostics())  # pytest shows it when the test fails
-    return result
+    return netns.run_and_report(__file__, name, *args, budget=budget)
 
 
 # --- helpers used inside the namespace -----------------------------------------------------

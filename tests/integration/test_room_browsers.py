@@ -30,11 +30,7 @@ BWE_TARGET = 1_000_000
 FIRST_FRAME_RUNS = 5
 
 
-def _skip_reason():
-    return netns.unsupported_reason() or chromium.missing_reason()
-
-
-_SKIP = _skip_reason()
+_SKIP = netns.skip_reason(chromium.missing_reason)
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP))
 
 _results = {}

@@ -20,6 +20,7 @@
 #include "dtls/Certificate.hpp"
 #include "ice/Candidate.hpp"
 #include "rtc/Capabilities.hpp"
+#include "rtc/TransportCall.hpp"
 #include "rtc/Transport.hpp"
 #include "rtp/ExtensionValues.hpp"
 #include "rtp/ExtensionWriter.hpp"
@@ -44,17 +45,9 @@ using namespace std::chrono_literals;
 
 inline const util::SocketAddr kCoreAddr = util::SocketAddr::v4({10, 0, 0, 1}, 3478);
 
-/// Certificates are costly to make and immutable: one per role per binary.
-inline std::shared_ptr<const dtls::Certificate> certificate(int which) {
-  static std::shared_ptr<const dtls::Certificate> certs[8];
-  auto& c = certs[which];
-  if (!c) {
-    auto made = dtls::Certificate::generate(std::chrono::system_clock::now());
-    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error());
-    if (made.ok()) c = *made;
-  }
-  return c;
-}
+/// One certificate per role per binary (0: the core, 1: the clients), cached
+/// as in the transport tests.
+inline std::shared_ptr<const dtls::Certificate> certificate(int which) { return rtc::test::test_certificate(which); }
 
 /// How a client writes its offers (Chromium's defaults).
 struct ClientSpec {
