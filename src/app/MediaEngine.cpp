@@ -191,7 +191,9 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                      {"dropped_malformed_stun", ws.dropped_malformed_stun},
                      {"rx_packets", ss.rx_packets},
                      {"tx_packets", ss.tx_packets},
-                     {"tx_dropped", ss.tx_dropped}};
+                     {"tx_dropped", ss.tx_dropped},
+                     {"wakeups", s->worker->stats().wakeups},
+                     {"timer_rounds", s->worker->stats().timer_rounds}};
       // Time in the server per forwarded datagram (kernel arrival to sendmmsg),
       // since start; "buckets" ([upper bound µs, count], non-empty only) lets a
       // client take the difference of two snapshots for a window of its own.
@@ -234,6 +236,8 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                            {"retransmitted", m.retransmitted},
                            {"nacks_ignored", m.nacks_ignored},
                            {"plis_received", m.plis_received},
+                           {"rembs_received", m.rembs_received},
+                           {"downlink_estimate_bps", m.downlink_estimate_bps},
                            {"keyframe_requests_sent", m.keyframe_requests_sent},
                            {"nacks_sent", m.nacks_sent},
                            {"twcc_feedback_sent", m.twcc_feedback_sent},

@@ -607,6 +607,8 @@ util::Result<Summary> LoadGenerator::run() {
   sum.received_bytes = st.stats.received_bytes;
   sum.retransmissions = st.stats.retransmissions_sent;
   sum.nacks_sent = st.stats.nacks_sent;
+  sum.rtcp_sent = st.stats.rtcp_sent;
+  sum.rtcp_received = st.stats.rtcp_received;
   sum.keyframes_sent = st.stats.keyframes_sent;
   sum.keyframe_requests = st.stats.keyframe_requests_received;
   sum.delay_us = quantiles(st.stats.delay_us);

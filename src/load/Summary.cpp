@@ -31,6 +31,8 @@ std::string Summary::to_json() const {
       {"error_messages", std::move(messages)},
       {"retransmissions", retransmissions},
       {"nacks_sent", nacks_sent},
+      {"rtcp_sent", rtcp_sent},
+      {"rtcp_received", rtcp_received},
       {"keyframes_sent", keyframes_sent},
       {"keyframe_requests", keyframe_requests},
       {"sent_bytes", sent_bytes},

@@ -52,6 +52,8 @@ struct Summary {
   std::vector<std::string> error_messages;  ///< the first few
   uint64_t retransmissions = 0;
   uint64_t nacks_sent = 0;
+  uint64_t rtcp_sent = 0;      ///< SRTCP datagrams, every participant
+  uint64_t rtcp_received = 0;
   uint64_t keyframes_sent = 0;
   uint64_t keyframe_requests = 0;
   uint64_t sent_bytes = 0, received_bytes = 0;

@@ -30,6 +30,8 @@ struct ParticipantStats {
   uint64_t retransmitted = 0;
   uint64_t nacks_ignored = 0;  ///< beyond the per-datagram budget (kMaxNackedPerDatagram)
   uint64_t plis_received = 0;
+  uint64_t rembs_received = 0;
+  uint64_t downlink_estimate_bps = 0;  ///< the participant's last REMB: what it can receive (0: none yet)
   uint64_t keyframe_requests_sent = 0;
   uint64_t nacks_sent = 0;
   uint64_t twcc_feedback_sent = 0;

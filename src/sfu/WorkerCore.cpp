@@ -13,6 +13,7 @@
 #include "rtp/rtcp/Nack.hpp"
 #include "rtp/rtcp/Pli.hpp"
 #include "rtp/rtcp/ReceiverReport.hpp"
+#include "rtp/rtcp/Remb.hpp"
 #include "rtp/rtcp/Sdes.hpp"
 #include "rtp/rtcp/SenderReport.hpp"
 #include "stun/Message.hpp"
@@ -259,8 +260,15 @@ void WorkerCore::subscribe(Participant& subscriber, Track& track) {
   spec.kind = track.kind();
   spec.codecs = track.codecs();
   spec.rtx = track.is_video();
-  spec.extensions = {std::string(rtc::ext::kMid), std::string(rtc::ext::kAbsSendTime),
-                     std::string(rtc::ext::kTransportCc)};
+  // No transport-wide sequence numbers towards subscribers: a receiver that
+  // gets them sends transport-wide feedback every 50-100 ms
+  // (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), which only a
+  // sender-side estimator would use, and the server has none. That feedback
+  // was most of what subscribers sent and cost every viewer upstream
+  // bandwidth and the worker a wakeup and an SRTCP decryption each. With
+  // abs-send-time and goog-remb the receiver estimates its downlink itself
+  // and reports it about once a second (draft-alvestrand-rmcat-remb-03).
+  spec.extensions = {std::string(rtc::ext::kMid), std::string(rtc::ext::kAbsSendTime)};
   if (track.kind() == sdp::MediaKind::Audio) spec.extensions.emplace_back(rtc::ext::kAudioLevel);
   else spec.extensions.emplace_back(rtc::ext::kVideoOrientation);
   spec.stream_id = rtc::to_msid_token(track.publisher().self_id());
@@ -555,6 +563,11 @@ void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView dat
       if (auto pli = rtcp::Pli::parse(pv)) {
         ++p.stats().plis_received;
         if (Subscription* s = p.find_subscription(uint32_t(pli->media_ssrc()))) request_keyframe(now, s->track(), out);
+      }
+    } else if (pv.is(rtcp::PacketType::kPsfb, rtcp::kFmtAfb)) {  // REMB, draft-alvestrand-rmcat-remb-03 §2.2
+      if (auto remb = rtcp::Remb::parse(pv)) {
+        ++p.stats().rembs_received;
+        p.stats().downlink_estimate_bps = remb->bitrate_bps();
       }
     } else if (pv.is(rtcp::PacketType::kPsfb, 4)) {  // FIR, RFC 5104 §4.3.1
       if (auto fir = rtcp::Fir::parse(pv)) {

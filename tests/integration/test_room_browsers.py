@@ -213,6 +213,9 @@ def test_publisher_bandwidth_estimate_ramps_up():
     print(summary)
     assert r["sub_receives"], "the subscriber does not receive the publisher"
     assert r["pub_media"]["twcc_feedback_sent"] > 0, r["pub_media"]
+    # The subscriber's browser estimates its own downlink and reports it (REMB).
+    print("subscriber:", r["sub_media"])
+    assert r["sub_media"]["rembs_received"] > 0 and r["sub_media"]["downlink_estimate_bps"] > 0, r["sub_media"]
     assert r["ramp_seconds"] is not None and r["ramp_seconds"] <= BWE_WINDOW, summary
 
 

@@ -1,6 +1,6 @@
 // WorkerCore forwarding between simulated browsers: rewriting per subscriber
-// (SSRC, payload type, sequence, extension ids, transport-wide sequence) and
-// video that starts at a keyframe, with throttled keyframe requests.
+// (SSRC, payload type, sequence, extension ids, send times) and video that
+// starts at a keyframe, with throttled keyframe requests.
 #include <gtest/gtest.h>
 
 #include "sfu/SfuHarness.hpp"
@@ -51,7 +51,17 @@ void expect_forwarded(const Client& pub, const Client& sub, bool video) {
     EXPECT_EQ(stream->rtx_pt(*pt), sub.spec.rtx_pt);
   }
   EXPECT_EQ(stream->ext(rtc::ext::kMid), sub.spec.ext_mid);
-  EXPECT_EQ(stream->ext(rtc::ext::kTransportCc), sub.spec.ext_twcc);
+  EXPECT_EQ(stream->ext(rtc::ext::kAbsSendTime), sub.spec.ext_abs_send_time);
+  // The server asks subscribers for no transport-wide feedback (it has no
+  // sender-side estimator): no extension, no "transport-cc" feedback, and
+  // REMB for video instead.
+  EXPECT_FALSE(stream->ext(rtc::ext::kTransportCc).has_value());
+  for (const auto& c : stream->section.codecs) {
+    EXPECT_FALSE(c.has_feedback("transport-cc")) << c.name;
+    if (video && !c.is_rtx()) {
+      EXPECT_TRUE(c.has_feedback("goog-remb")) << c.name;
+    }
+  }
 
   auto rx = sub.rtp_from(stream->ssrc);
   ASSERT_GT(rx.size(), video ? 20u : 50u);
@@ -68,7 +78,8 @@ void expect_forwarded(const Client& pub, const Client& sub, bool video) {
     EXPECT_EQ(p.marker(), rtp::PacketView::parse(orig->packet)->marker());
     // Extensions under the subscriber's ids; the publisher's ids do not leak.
     EXPECT_EQ(string_ext_of(p, sub.spec.ext_mid), stream->mid) << "packet " << i;
-    EXPECT_TRUE(transport_seq_of(p, sub.spec.ext_twcc).has_value()) << "packet " << i;
+    EXPECT_FALSE(transport_seq_of(p, sub.spec.ext_twcc).has_value()) << "packet " << i;
+    EXPECT_TRUE(p.extensions().find(sub.spec.ext_abs_send_time).has_value()) << "packet " << i;
     if (pub.spec.ext_mid != sub.spec.ext_mid) {
       EXPECT_FALSE(p.extensions().find(pub.spec.ext_mid).has_value());
     }
@@ -83,23 +94,30 @@ void expect_forwarded(const Client& pub, const Client& sub, bool video) {
   }
 }
 
-/// Transport-wide sequence numbers (draft-holmer §2) count every packet the
-/// server sends to one subscriber, across its streams, with no gaps.
-void expect_transport_wide_sequence(const Client& sub) {
+/// abs-send-time (6.18 fixed-point seconds, 24 bits) is the server's own send
+/// time on every forwarded packet: it never goes back and it follows the
+/// simulated clock, which a receive-side estimator needs to see queueing.
+void expect_send_times(const Client& sub) {
   SCOPED_TRACE(sub.spec.name);
-  std::optional<uint16_t> last;
+  std::optional<uint32_t> first, last;
   size_t n = 0;
   for (const auto& r : sub.rtp) {
     auto p = r.rtp();
-    auto seq = transport_seq_of(p, sub.spec.ext_twcc);
-    ASSERT_TRUE(seq.has_value());
+    auto v = p.extensions().find(sub.spec.ext_abs_send_time);
+    ASSERT_TRUE(v.has_value() && v->size() == 3);
+    uint32_t t = uint32_t((*v)[0]) << 16 | uint32_t((*v)[1]) << 8 | (*v)[2];
     if (last) {
-      ASSERT_EQ(*seq, uint16_t(*last + 1)) << "after " << n << " packets";
+      ASSERT_LT(uint32_t(t - *last) & 0xffffff, 1u << 23) << "after " << n << " packets";
     }
-    last = seq;
+    if (!first) first = t;
+    last = t;
     ++n;
   }
-  EXPECT_GT(n, 100u);
+  ASSERT_GT(n, 100u);
+  // Two seconds of media: the first and last send times ~1.9 s apart (2^18 per second).
+  double span = double((*last - *first) & 0xffffff) / double(1 << 18);
+  EXPECT_GT(span, 1.5);
+  EXPECT_LT(span, 2.1);
 }
 
 TEST(Forwarding, TwoPublishersReceiveEachOtherRewrittenForTheSubscriber) {
@@ -129,8 +147,8 @@ TEST(Forwarding, TwoPublishersReceiveEachOtherRewrittenForTheSubscriber) {
     expect_forwarded(a, b, video);
     expect_forwarded(b, a, video);
   }
-  expect_transport_wide_sequence(a);
-  expect_transport_wide_sequence(b);
+  expect_send_times(a);
+  expect_send_times(b);
   // The server's SSRCs are its own, not the publisher's.
   auto s = b.stream_for("alice-video");
   ASSERT_TRUE(s);
