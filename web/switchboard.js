@@ -684,6 +684,14 @@ export class SwitchboardClient extends EventTarget {
       case 'participantLeft':
         if (data?.self_id) this._removeParticipant(data.self_id, data.reason ?? 'left');
         break;
+      case 'participantsChanged':  // a large room's joins and leaves, batched
+        for (const id of Array.isArray(data?.joined) ? data.joined : []) {
+          if (typeof id === 'string' && id !== this.selfId) this._addParticipant(id);
+        }
+        for (const left of Array.isArray(data?.left) ? data.left : []) {
+          if (left?.self_id) this._removeParticipant(left.self_id, left.reason ?? 'left');
+        }
+        break;
       case 'roomLeft':
         if (!this._leaving) this._scheduleReconnect('the server ended our session');
         break;

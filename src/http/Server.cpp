@@ -21,7 +21,7 @@ constexpr auto kShutdownGrace = std::chrono::seconds(2);
 }  // namespace
 
 Server::Server(asio::io_context& ioc, ServerConfig cfg, signal::Coordinator& coordinator)
-    : ioc_(ioc), cfg_(std::move(cfg)), coordinator_(coordinator), acceptor_(ioc), grace_timer_(ioc) {}
+    : ioc_(ioc), cfg_(std::move(cfg)), coordinator_(coordinator), acceptor_(ioc), grace_timer_(ioc), membership_timer_(ioc) {}
 
 Server::~Server() = default;
 
@@ -85,6 +85,15 @@ void Server::flush() {
     if (it == sessions_.end()) continue;
     if (auto s = it->second.lock()) s->send(std::move(out->text));
   }
+  if (membership_armed_ || shutting_down_ || !coordinator_.membership_pending()) return;
+  membership_armed_ = true;
+  membership_timer_.expires_after(signal::kMembershipBatchInterval);
+  membership_timer_.async_wait([this](boost::system::error_code ec) {
+    membership_armed_ = false;
+    if (ec || shutting_down_) return;
+    coordinator_.flush_membership();
+    flush();
+  });
 }
 
 void Server::shutdown(std::string reason, std::function<void()> done) {
@@ -93,6 +102,7 @@ void Server::shutdown(std::string reason, std::function<void()> done) {
   on_done_ = std::move(done);
   boost::system::error_code ec;
   acceptor_.close(ec);
+  membership_timer_.cancel();
   log()->info("shutting down: {} ({} connections)", reason, sessions_.size());
   coordinator_.shutdown(reason);
   flush();

@@ -71,6 +71,9 @@ class Server {
   bool shutting_down_ = false;
   std::function<void()> on_done_;
   boost::asio::steady_timer grace_timer_;
+  /// Runs while large rooms have membership changes to announce.
+  boost::asio::steady_timer membership_timer_;
+  bool membership_armed_ = false;
 };
 
 }  // namespace sb::http

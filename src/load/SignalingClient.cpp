@@ -50,9 +50,10 @@ class SignalingClient::Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_message(std::string_view text) {
-    // Every member hears of every join (participantJoined), N² messages over a
-    // run, none of which we use: skip them before parsing. They are recognised
-    // by how the server starts them; anything written differently is parsed.
+    // Membership events (participantJoined/Left, and participantsChanged in
+    // large rooms) are many and unused here: skip them before parsing. They are
+    // recognised by how the server starts them; anything written differently
+    // is parsed.
     if (text.starts_with(R"({"event":"participant)")) return;
     boost::system::error_code ec;
     auto v = json::parse(text, ec);

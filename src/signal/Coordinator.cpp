@@ -1,5 +1,7 @@
 #include "signal/Coordinator.hpp"
 
+#include <algorithm>
+
 #include "util/Log.hpp"
 
 namespace sb::signal {
@@ -64,6 +66,7 @@ void Coordinator::shutdown(std::string_view reason) {
     c.joined.reset();
   }
   rooms_.clear();
+  pending_rooms_.clear();
 }
 
 void Coordinator::on_join(ConnId conn, Connection& c, JoinRoom m) {
@@ -101,11 +104,10 @@ void Coordinator::on_join(ConnId conn, Connection& c, JoinRoom m) {
   }
   Room& room = rooms_[m.room_id];
   std::vector<std::string> others;
-  for (const auto& [id, other] : room.members) {
-    others.push_back(id);
-    send(other, encode_participant_joined(m.room_id, m.self_id));
-  }
-  room.members.emplace(m.self_id, conn);
+  others.reserve(room.members.size());
+  for (const auto& [id, other] : room.members) others.push_back(id);
+  announce(m.room_id, room, m.self_id, true, {});
+  room.members.emplace(m.self_id, Member{conn, room.changes});
   c.joined = std::move(key);
   c.offered = false;
   c.pending_candidates.clear();
@@ -122,12 +124,68 @@ void Coordinator::on_leave(ConnId conn, Connection& c, std::string_view reason, 
   media_.leave(key);
   if (auto rit = rooms_.find(key.room_id); rit != rooms_.end()) {
     rit->second.members.erase(key.self_id);
-    for (const auto& [id, other] : rit->second.members)
-      send(other, encode_participant_left(key.room_id, key.self_id, reason));
+    announce(key.room_id, rit->second, key.self_id, false, reason);
     if (rit->second.members.empty()) rooms_.erase(rit);
   }
   if (tell_self) send(conn, encode_room_left(key.room_id));
   log()->info("conn {}: \"{}\" left room \"{}\" ({})", conn, key.self_id, key.room_id, reason);
+}
+
+void Coordinator::announce(const std::string& room_id, Room& room, const std::string& self_id, bool joined,
+                           std::string_view reason) {
+  ++room.changes;
+  if (room.members.size() <= kAnnounceEachUpTo && room.pending.empty()) {
+    std::string text = joined ? encode_participant_joined(room_id, self_id)
+                              : encode_participant_left(room_id, self_id, reason);
+    for (const auto& [id, other] : room.members) send(other.conn, text);
+    return;
+  }
+  // Once a batch is open it stays the only channel until flushed, so that
+  // every member sees the changes in the order they happened.
+  if (room.pending.empty()) pending_rooms_.push_back(room_id);
+  room.pending.push_back({room.changes, joined, {self_id, std::string(reason)}});
+}
+
+void Coordinator::flush_membership() {
+  auto rooms = std::move(pending_rooms_);
+  pending_rooms_.clear();
+  for (const auto& room_id : rooms) {
+    auto rit = rooms_.find(room_id);
+    if (rit == rooms_.end()) continue;
+    Room& room = rit->second;
+    auto changes = std::move(room.pending);
+    room.pending.clear();
+    if (changes.empty()) continue;
+    // What a member hears: the net effect of the changes after its own join
+    // (someone who left and came back is in "joined" only), itself excluded.
+    auto encode_after = [&](uint64_t since, std::string_view self) {
+      std::map<std::string_view, const Change*> last;
+      for (const auto& ch : changes)
+        if (ch.seq > since && ch.who.self_id != self) last[ch.who.self_id] = &ch;
+      std::vector<const Change*> net;
+      net.reserve(last.size());
+      for (const auto& [id, ch] : last) net.push_back(ch);
+      std::sort(net.begin(), net.end(), [](const Change* a, const Change* b) { return a->seq < b->seq; });
+      std::vector<std::string> joined;
+      std::vector<Departure> left;
+      for (const Change* ch : net) {
+        if (ch->joined) joined.push_back(ch->who.self_id);
+        else left.push_back(ch->who);
+      }
+      if (joined.empty() && left.empty()) return std::string();
+      return encode_participants_changed(room_id, joined, left);
+    };
+    // Members who were there before the batch began all get the same text.
+    const uint64_t first = changes.front().seq;
+    std::string common = encode_after(0, {});
+    for (const auto& [id, m] : room.members) {
+      if (m.joined_at < first) {
+        send(m.conn, common);
+      } else if (std::string own = encode_after(m.joined_at, id); !own.empty()) {
+        send(m.conn, std::move(own));
+      }
+    }
+  }
 }
 
 void Coordinator::on_offer(ConnId conn, Connection& c, Offer m) {
@@ -201,7 +259,7 @@ size_t Coordinator::participant_count() const {
 std::vector<std::string> Coordinator::room_members(std::string_view room_id) const {
   std::vector<std::string> out;
   if (auto it = rooms_.find(std::string(room_id)); it != rooms_.end())
-    for (const auto& [id, conn] : it->second.members) out.push_back(id);
+    for (const auto& [id, m] : it->second.members) out.push_back(id);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Coordinator → Room → Participant bookkeeping for the signaling protocol.
 // Sans-IO and single-threaded: the HTTP layer feeds it connection events and
 // drains `poll_output()`; the media backend reports back through on_media_*.
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -21,9 +22,15 @@ inline constexpr size_t kMaxPendingCandidates = 64;
 /// Rooms and participants bounded so that a misbehaving client cannot exhaust memory.
 inline constexpr size_t kMaxRooms = 100'000;
 /// A room of one speaker and thousands of viewers is a normal use of an SFU.
-/// Every join and leave is announced to every member, so a room's signaling grows
-/// with the square of its size; 5,000 keeps a full room's join storm to seconds.
 inline constexpr size_t kMaxParticipantsPerRoom = 5'000;
+/// Up to this many members a room hears of each join and leave at once
+/// (participantJoined, participantLeft). In a larger room that would be a
+/// message to every member per change, N² messages for N people joining, which
+/// takes a core at a few thousand members; there the changes are collected and
+/// sent as one participantsChanged per member each kMembershipBatchInterval
+/// (the server calls flush_membership() on that period).
+inline constexpr size_t kAnnounceEachUpTo = 50;
+inline constexpr auto kMembershipBatchInterval = std::chrono::milliseconds(500);
 
 struct Outgoing {
   ConnId conn = 0;
@@ -52,6 +59,10 @@ class Coordinator {
   void on_media_closed(ConnId conn, std::string_view reason);
 
   std::optional<Outgoing> poll_output();
+  /// True while a large room has joins or leaves not yet announced.
+  bool membership_pending() const { return !pending_rooms_.empty(); }
+  /// Announces them: one participantsChanged to each member of each such room.
+  void flush_membership();
 
   // --- read-only views (healthz, tests) -------------------------------------
   size_t room_count() const { return rooms_.size(); }
@@ -65,9 +76,20 @@ class Coordinator {
     bool offered = false;  ///< the first offer reached the backend
     std::vector<IceCandidate> pending_candidates;
   };
+  struct Member {
+    ConnId conn = 0;
+    uint64_t joined_at = 0;  ///< the room's change count when this member joined
+  };
+  struct Change {
+    uint64_t seq = 0;
+    bool joined = false;
+    Departure who;  ///< reason empty for a join
+  };
   struct Room {
-    // self_id → connection; std::map keeps listing order stable for clients.
-    std::map<std::string, ConnId, std::less<>> members;
+    // self_id → member; std::map keeps listing order stable for clients.
+    std::map<std::string, Member, std::less<>> members;
+    uint64_t changes = 0;         ///< joins and leaves so far
+    std::vector<Change> pending;  ///< not yet announced (large rooms)
   };
 
   void on_join(ConnId conn, Connection& c, JoinRoom m);
@@ -80,7 +102,11 @@ class Coordinator {
 
   MediaBackend& media_;
   std::unordered_map<ConnId, Connection> conns_;
+  /// Tells the room's other members; at once, or in the next batch.
+  void announce(const std::string& room_id, Room& room, const std::string& self_id, bool joined,
+                std::string_view reason);
   std::unordered_map<std::string, Room> rooms_;
+  std::vector<std::string> pending_rooms_;  ///< rooms with pending changes
   std::deque<Outgoing> out_;
 };
 

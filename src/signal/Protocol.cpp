@@ -246,6 +246,19 @@ std::string encode_participant_left(std::string_view room_id, std::string_view s
   return serialize_event("participantLeft", std::move(d));
 }
 
+std::string encode_participants_changed(std::string_view room_id, const std::vector<std::string>& joined,
+                                        const std::vector<Departure>& left) {
+  json::object d;
+  d["room_id"] = room_id;
+  json::array j;
+  for (const auto& id : joined) j.emplace_back(id);
+  d["joined"] = std::move(j);
+  json::array l;
+  for (const auto& x : left) l.emplace_back(json::object{{"self_id", x.self_id}, {"reason", x.reason}});
+  d["left"] = std::move(l);
+  return serialize_event("participantsChanged", std::move(d));
+}
+
 std::string encode_room_left(std::string_view room_id) {
   json::object d;
   d["room_id"] = room_id;

@@ -89,6 +89,15 @@ std::string encode_room_joined(std::string_view room_id, std::string_view self_i
 std::string encode_participant_joined(std::string_view room_id, std::string_view self_id);
 std::string encode_participant_left(std::string_view room_id, std::string_view self_id,
                                     std::string_view reason);
+/// One member's departure in a batch: who, and why (as in participantLeft).
+struct Departure {
+  std::string self_id;
+  std::string reason;
+};
+/// Joins and leaves of a large room since the last batch, in order of occurrence
+/// within each list.
+std::string encode_participants_changed(std::string_view room_id, const std::vector<std::string>& joined,
+                                        const std::vector<Departure>& left);
 std::string encode_room_left(std::string_view room_id);
 std::string encode_shutdown(std::string_view reason);
 

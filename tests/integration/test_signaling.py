@@ -43,6 +43,32 @@ def test_two_clients_see_each_other_join_and_leave(server):
     run(scenario())
 
 
+def test_a_large_room_hears_of_joins_and_leaves_in_batches(server):
+    """Past 50 members, joins and leaves reach members as one participantsChanged per half second."""
+    async def scenario():
+        first, _ = await join(server.url, "hall", "m00")
+        others = [(await join(server.url, "hall", f"m{i:02d}"))[0] for i in range(1, 51)]
+        for i in range(1, 51):  # the room is small enough for one event per join
+            assert (await recv_event(first, "participantJoined"))["self_id"] == f"m{i:02d}"
+        late = [(await join(server.url, "hall", f"late{i}"))[0] for i in range(5)]
+        await others[9].close()  # m10
+        changed = await recv_event(first, "participantsChanged", timeout=3)
+        # A batch may close between the joins and the leave: gather until both are seen.
+        joined, left = list(changed["joined"]), list(changed["left"])
+        while len(joined) < 5 or not left:
+            more = await recv_event(first, "participantsChanged", timeout=3)
+            joined += more["joined"]
+            left += more["left"]
+        assert joined == [f"late{i}" for i in range(5)]
+        assert left == [{"self_id": "m10", "reason": "disconnected"}]
+        # A newcomer learns of what happened after it came, not of itself.
+        mine = await recv_event(late[0], "participantsChanged", timeout=3)
+        assert "late0" not in mine["joined"]
+        for ws in [first, *others, *late]:
+            await ws.close()
+    run(scenario())
+
+
 def test_closing_the_socket_is_a_leave(server):
     async def scenario():
         a, _ = await join(server.url, "r", "alice")

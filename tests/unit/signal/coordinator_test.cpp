@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
 
 #include "signal/Coordinator.hpp"
 
@@ -77,6 +78,70 @@ TEST_F(Fixture, MembersSeeEachOtherJoinAndLeave) {
   EXPECT_EQ(out[0].second.at("data").at("reason").as_string(), "left");
   EXPECT_EQ(out[1].second.at("event").as_string(), "roomLeft");
   EXPECT_EQ(coord.room_members("room"), std::vector<std::string>{"alice"});
+}
+
+namespace {
+std::vector<std::string> ids_of(const json::value& list) {
+  std::vector<std::string> out;
+  for (const auto& v : list.as_array())
+    out.emplace_back(v.is_string() ? v.as_string() : v.at("self_id").as_string());
+  return out;
+}
+}  // namespace
+
+// Past kAnnounceEachUpTo members a room's joins and leaves are not a message
+// to everyone each: every member gets one participantsChanged per batch with
+// what changed since it joined, net of changes that undid each other.
+TEST_F(Fixture, LargeRoomsHearOfJoinsAndLeavesInBatches) {
+  const ConnId n = ConnId(kAnnounceEachUpTo) + 1;  // members m0 … m50
+  for (ConnId c = 1; c <= n; ++c) join(c, "big", "m" + std::to_string(c - 1));
+  auto out = drain();
+  EXPECT_EQ(out.back().second.at("event").as_string(), "roomJoined");
+  EXPECT_EQ(out[out.size() - 2].second.at("event").as_string(), "participantJoined") << "still announced one by one";
+  EXPECT_FALSE(coord.membership_pending());
+
+  join(100, "big", "late");
+  out = drain();
+  ASSERT_EQ(out.size(), 1u) << "the newcomer is told who is there, nobody else yet";
+  EXPECT_EQ(out[0].first, 100u);
+  EXPECT_EQ(out[0].second.at("data").at("participants").as_array().size(), size_t(n));
+  EXPECT_TRUE(coord.membership_pending());
+  coord.handle_close(4);                   // m3 goes
+  join(101, "big", "later");               // joins after m3 left
+  join(102, "big", "brief");               // in and out within the batch
+  coord.handle_close(102);
+  coord.handle_text(2, R"({"event":"leaveRoom","data":{}})");  // m1 leaves and comes back
+  coord.handle_text(2, R"({"event":"joinRoom","data":{"room_id":"big","self_id":"m1"}})");
+  out = drain();
+  ASSERT_EQ(out.size(), 4u);  // roomJoined for later, brief and m1; roomLeft for m1
+  for (const auto& [conn, msg] : out) EXPECT_NE(msg.at("event").as_string(), "participantJoined");
+
+  coord.flush_membership();
+  EXPECT_FALSE(coord.membership_pending());
+  out = drain();
+  std::map<ConnId, json::value> got;
+  for (auto& [conn, msg] : out) {
+    EXPECT_EQ(msg.at("event").as_string(), "participantsChanged");
+    EXPECT_TRUE(got.emplace(conn, msg.at("data")).second) << "one message per member";
+  }
+  // m0 and the other members from before the batch: everything, net.
+  const auto& old = got.at(1);
+  EXPECT_EQ(old.at("room_id").as_string(), "big");
+  EXPECT_EQ(ids_of(old.at("joined")), (std::vector<std::string>{"late", "later", "m1"}));
+  EXPECT_EQ(ids_of(old.at("left")), (std::vector<std::string>{"m3", "brief"}));
+  EXPECT_EQ(old.at("left").as_array()[0].at("reason").as_string(), "disconnected");
+  EXPECT_EQ(got.at(n), old);
+  // Those who joined during the batch hear only what happened after their join.
+  EXPECT_EQ(ids_of(got.at(100).at("joined")), (std::vector<std::string>{"later", "m1"}));
+  EXPECT_EQ(ids_of(got.at(100).at("left")), (std::vector<std::string>{"m3", "brief"}));
+  EXPECT_EQ(ids_of(got.at(101).at("joined")), (std::vector<std::string>{"m1"}));
+  EXPECT_EQ(ids_of(got.at(101).at("left")), (std::vector<std::string>{"brief"}));
+  EXPECT_FALSE(got.contains(2)) << "m1 rejoined last: nothing happened since";
+  EXPECT_FALSE(got.contains(4)) << "m3 is gone";
+  EXPECT_EQ(got.size(), size_t(n) - 2 + 2);  // old members but m1 and m3, plus late and later
+
+  coord.flush_membership();
+  EXPECT_TRUE(drain().empty());
 }
 
 TEST_F(Fixture, ClosedSocketIsALeaveAndEmptyRoomsDisappear) {
