@@ -27,6 +27,22 @@ constexpr unsigned int kParkedTimerUs = 3600u * 1000000u;
 constexpr size_t kRecordHeaderSize = 13;  // RFC 6347 §4.1: type, version, epoch, seq, length
 constexpr uint8_t kContentTypeHandshake = 22;
 constexpr uint8_t kContentTypeAlert = 21;
+
+/// Once the association is released an alert can no longer be decrypted, so only
+/// one shaped like the peer's encrypted alert after its Finished is believed:
+/// one record of DTLS 1.0/1.2 (RFC 6347 §4.1), epoch 1, one of the first record
+/// numbers of that epoch (the Finished was number 0), and short (an alert is
+/// 2 bytes of plaintext plus the cipher's overhead). Stray or random datagrams
+/// from the peer's address then do not end the session.
+bool plausible_peer_alert(util::ByteView d) {
+  constexpr uint64_t kMaxEpoch1Record = 16;
+  constexpr size_t kMaxAlertRecord = 128;
+  if (d.size() < kRecordHeaderSize || d.size() > kRecordHeaderSize + kMaxAlertRecord) return false;
+  bool version = d[1] == 0xfe && (d[2] == 0xfd || d[2] == 0xff);
+  uint64_t seq = uint64_t(util::load_be16(&d[5])) << 32 | util::load_be32(&d[7]);
+  return version && util::load_be16(&d[3]) == 1 && seq >= 1 && seq <= kMaxEpoch1Record &&
+         util::load_be16(&d[11]) == d.size() - kRecordHeaderSize;
+}
 constexpr size_t kMaxDatagramSize = 65535;
 constexpr size_t kReadChunk = 4096;
 /// RFC 5764 §4.2 exporter label for SRTP master keys.
@@ -202,6 +218,15 @@ struct Session::Impl {
     return out;
   }
 
+  /// RFC 6347 §4.2.4: the side that sent the last flight answers a
+  /// retransmission of the peer's flight with its own again, a bounded number of times.
+  void resend_final_flight() {
+    if (role != Role::kServer || flight.empty() || final_flight_resends >= kMaxFinalFlightResends) return;
+    ++final_flight_resends;
+    ++stats.retransmitted_flights;
+    queue(flight);
+  }
+
   void queue(const std::vector<Bytes>& datagrams) {
     for (const Bytes& d : datagrams) {
       if (transmits.size() >= kMaxQueuedDatagrams) {
@@ -322,6 +347,7 @@ struct Session::Impl {
   Stats stats;
 
   std::vector<Bytes> flight;  ///< our last flight, as sent
+  std::vector<Bytes> goodbye;  ///< our close_notify, made when the association is released
   bool released = false;      ///< the OpenSSL association was freed (release_association)
   Timestamp deadline = util::kNever;
   util::Duration rto;
@@ -363,12 +389,15 @@ void Session::handle_datagram(util::Timestamp now, util::ByteView datagram) {
     return;
   }
   if (s.released) {
-    // Without the association we cannot read records any more; the only one a
-    // finished peer still sends is an alert (close_notify when it closes, or a
-    // fatal one), and either ends the association (RFC 5246 §7.2).
-    if (s.state == State::kConnected && datagram[0] == kContentTypeAlert) {
+    // Without the association we cannot read records any more. A finished peer
+    // still sends an alert (close_notify when it closes, or a fatal one), which
+    // ends the association (RFC 5246 §7.2); a client that missed our final
+    // flight sends its own again, and gets the kept copy of ours.
+    if (s.state == State::kConnected && datagram[0] == kContentTypeAlert && plausible_peer_alert(datagram)) {
       s.state = State::kClosed;
       s.events.push_back(Closed{});
+    } else if (s.state == State::kConnected && datagram[0] == kContentTypeHandshake) {
+      s.resend_final_flight();
     }
     return;
   }
@@ -381,13 +410,7 @@ void Session::handle_datagram(util::Timestamp now, util::ByteView datagram) {
     bool answered = s.step_connected();
     // Handshake records after we finished mean the client is still waiting for our
     // final flight (its resend may be dropped as a duplicate before OpenSSL sees it).
-    if (!answered && s.role == Role::kServer && s.state == State::kConnected &&
-        datagram[0] == kContentTypeHandshake && !s.flight.empty() &&
-        s.final_flight_resends < kMaxFinalFlightResends) {
-      ++s.final_flight_resends;
-      ++s.stats.retransmitted_flights;
-      s.queue(s.flight);
-    }
+    if (!answered && s.state == State::kConnected && datagram[0] == kContentTypeHandshake) s.resend_final_flight();
   }
   // Datagram boundaries matter to DTLS: never let leftovers merge with the next one.
   (void)BIO_reset(s.rbio);
@@ -410,12 +433,22 @@ void Session::handle_timeout(util::Timestamp now) {
 void Session::release_association() {
   Impl& s = *impl_;
   if (s.state != State::kConnected || s.released || s.ssl == nullptr) return;
+  // Our close_notify, encrypted while the keys are still at hand; close() sends
+  // it. Nothing else is sent under epoch 1, so its record number stays fresh.
+  ERR_clear_error();
+  if (SSL_shutdown(s.ssl) >= 0) s.goodbye = s.drain_output();
   SSL_free(s.ssl);  // frees both BIOs
   s.ssl = nullptr;
   s.rbio = s.wbio = nullptr;
+  // A client's last flight needs no resend: it only finished on receiving ours.
+  if (s.role == Role::kClient) forget_final_flight();
+  s.released = true;
+}
+
+void Session::forget_final_flight() {
+  Impl& s = *impl_;
   s.flight.clear();
   s.flight.shrink_to_fit();
-  s.released = true;
 }
 
 bool Session::released() const { return impl_->released; }
@@ -427,6 +460,8 @@ void Session::close(util::Timestamp) {
     ERR_clear_error();
     (void)SSL_shutdown(s.ssl);
     s.queue(s.drain_output());
+  } else if (s.released) {
+    s.queue(s.goodbye);
   }
   s.state = State::kClosed;
   s.deadline = util::kNever;

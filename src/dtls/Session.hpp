@@ -88,13 +88,17 @@ class Session {
   /// Sends close_notify and stops (nothing is sent after release_association()).
   void close(util::Timestamp now);
   /// Frees the OpenSSL association of a finished handshake, keeping the session
-  /// Connected: the SRTP keys are already exported, and the association's record
-  /// buffers are most of a participant's memory. Call it only once the peer has
-  /// certainly finished too (it sent authenticated SRTP), since our final flight
-  /// can no longer be resent. Afterwards an alert record from the peer (its
-  /// close_notify) closes the session, and close() sends nothing.
+  /// Connected: the SRTP keys are already exported, and the association is most
+  /// of a participant's memory while it lasts. A server keeps a copy of its final
+  /// flight (a few hundred bytes) and still answers a client that retransmits
+  /// its own because ours was lost, until forget_final_flight(). Afterwards an
+  /// alert record from the peer (its close_notify) closes the session, and
+  /// close() sends nothing.
   void release_association();
   bool released() const;
+  /// Drops the kept final flight: call it once the peer certainly finished
+  /// (it sent authenticated SRTP, which needs the keys our Finished completed).
+  void forget_final_flight();
 
   // outputs
   std::optional<util::Bytes> poll_transmit();

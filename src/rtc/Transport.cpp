@@ -155,7 +155,7 @@ Transport::Received Transport::handle_datagram(util::Timestamp now, const util::
         return {};
       }
       ++stats_.rtcp_in;
-      release_dtls();
+      on_peer_finished();
       return {Received::Kind::kRtcp, data.first(*n)};
     }
     auto n = srtp_->unprotect_rtp(data, data.size());
@@ -165,7 +165,7 @@ Transport::Received Transport::handle_datagram(util::Timestamp now, const util::
     }
     ++stats_.rtp_in;
     stats_.rtp_bytes_in += *n;
-    release_dtls();
+    on_peer_finished();
     return {Received::Kind::kRtp, data.first(*n)};
   }
   ++stats_.dropped_unknown_kind;
@@ -266,6 +266,9 @@ void Transport::pump_dtls(util::Timestamp now) {
         return;
       }
       srtp_.emplace(std::move(s.value()));
+      // The keys are out: the OpenSSL association is only memory from here on
+      // (tens of KiB, held by every participant joining at once).
+      dtls_->release_association();
       state_ = State::kConnected;
       log()->info("transport {} connected ({})", local_ufrag(), srtp::to_string(c->profile));
       emit(TransportConnected{c->profile});
@@ -279,12 +282,12 @@ void Transport::pump_dtls(util::Timestamp now) {
   }
 }
 
-void Transport::release_dtls() {
+void Transport::on_peer_finished() {
   // Authenticated SRTP from the peer proves it finished the handshake (it only
   // has keys after our Finished), so nothing will need our final flight again.
-  if (dtls_released_ || !dtls_) return;
-  dtls_->release_association();
-  dtls_released_ = dtls_->released();
+  if (peer_finished_ || !dtls_) return;
+  dtls_->forget_final_flight();
+  peer_finished_ = true;
 }
 
 void Transport::fail(std::string reason) {

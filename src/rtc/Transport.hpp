@@ -162,13 +162,13 @@ class Transport {
   void pump_dtls(util::Timestamp now);
   void start_dtls(util::Timestamp now);
   void fail(std::string reason);
-  void release_dtls();
+  void on_peer_finished();
   void emit(TransportEvent e);
 
   // What every sent packet reads comes first, on as few cache lines as possible:
   // a fan-out touches these for each subscriber (see prefetch_send()).
   State state_ = State::kNew;
-  bool dtls_released_ = false;  // cached: checked on every received packet
+  bool peer_finished_ = false;  // authenticated SRTP seen; checked on every received packet
   std::optional<util::SocketAddr> selected_;
   Stats stats_;
   std::optional<srtp::Session> srtp_;

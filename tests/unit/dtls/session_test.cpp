@@ -34,6 +34,17 @@ void expect_mirrored(const Connected& client, const Connected& server, srtp::Pro
   EXPECT_TRUE(srtp::keys_fit(profile, client.remote));
 }
 
+/// The client closes; its close_notify ends the server's session, once.
+void expect_close_reaches_the_server(DtlsPair& p) {
+  p.client.close(p.now);
+  EXPECT_EQ(p.client.state(), Session::State::kClosed);
+  p.exchange();
+  EXPECT_EQ(p.server.state(), Session::State::kClosed);
+  auto se = DtlsPair::events(p.server);
+  ASSERT_EQ(se.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Closed>(se[0]));
+}
+
 }  // namespace
 
 TEST(DtlsSession, HandshakeServerStartedFirst) {
@@ -209,11 +220,14 @@ TEST(DtlsSession, LostServerFlightIsRetransmitted) {
   EXPECT_GE(p.server.stats().retransmitted_flights, 1u);
 }
 
-TEST(DtlsSession, LostFinalServerFlightIsResentWhenTheClientRetransmits) {
-  DtlsPair p;
+/// Drops the server's final flight (ChangeCipherSpec + Finished, which goes out
+/// once it is connected) the first time; with `release`, the server frees its
+/// OpenSSL association as soon as it is connected, as the SFU does.
+void lose_final_server_flight(DtlsPair& p, bool release) {
   bool dropped = false;
   p.filter = [&](bool from_client, int, const util::Bytes&) {
-    // The server's final flight (ChangeCipherSpec + Finished) goes out once it is connected.
+    if (release && p.server.state() == Session::State::kConnected && !p.server.released())
+      p.server.release_association();
     if (!from_client && p.server.state() == Session::State::kConnected && !dropped) {
       dropped = true;
       return false;
@@ -223,10 +237,58 @@ TEST(DtlsSession, LostFinalServerFlightIsResentWhenTheClientRetransmits) {
   p.start();
   p.run();
   EXPECT_TRUE(dropped);
+  EXPECT_EQ(p.server.released(), release);
   EXPECT_EQ(p.client.state(), Session::State::kConnected);
   EXPECT_EQ(p.server.state(), Session::State::kConnected);
   EXPECT_EQ(p.client.stats().retransmitted_flights, 1u);
   EXPECT_EQ(p.server.stats().retransmitted_flights, 1u);
+}
+
+TEST(DtlsSession, LostFinalServerFlightIsResentWhenTheClientRetransmits) {
+  DtlsPair p;
+  lose_final_server_flight(p, false);
+}
+
+// The SFU frees a participant's OpenSSL association as soon as the keys are
+// out; a client that missed the final flight still gets the kept copy.
+TEST(DtlsSession, ReleasedServerStillResendsItsLostFinalFlight) {
+  DtlsPair p;
+  lose_final_server_flight(p, true);
+  // Once the client proved it finished, the copy goes and nothing is resent.
+  p.server.forget_final_flight();
+  util::Bytes handshake{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0};
+  p.server.handle_datagram(p.now, handshake);
+  EXPECT_FALSE(p.server.poll_transmit().has_value());
+}
+
+// Released on both sides: close() still sends a close_notify (made at release)
+// that ends the peer's session, while alert-typed junk from the peer's address
+// does not.
+TEST(DtlsSession, ReleasedSessionsStillCloseCleanly) {
+  DtlsPair p;
+  p.start();
+  p.run();
+  ASSERT_EQ(p.server.state(), Session::State::kConnected);
+  ASSERT_EQ(p.client.state(), Session::State::kConnected);
+  p.server.release_association();
+  p.client.release_association();
+  DtlsPair::events(p.server);
+  auto rng = util::make_seeded_random(5);
+  for (int i = 0; i < 2000; ++i) {
+    util::Bytes junk(13 + rng->u32() % 60);
+    rng->fill(junk);
+    junk[0] = 21;  // alert
+    if (i % 2) {   // well-formed header, wrong epoch or record number
+      junk[1] = 0xfe;
+      junk[2] = 0xfd;
+      util::store_be16(&junk[3], uint16_t(i % 4 == 1 ? 0 : 2 + rng->u32() % 100));
+      util::store_be16(&junk[11], uint16_t(junk.size() - 13));
+    }
+    p.server.handle_datagram(p.now, junk);
+  }
+  EXPECT_EQ(p.server.state(), Session::State::kConnected);
+  EXPECT_TRUE(DtlsPair::events(p.server).empty());
+  expect_close_reaches_the_server(p);
 }
 
 TEST(DtlsSession, RetransmissionBacksOffThenGivesUp) {
@@ -299,13 +361,7 @@ TEST(DtlsSession, CloseNotifyReachesThePeer) {
   p.run();
   ASSERT_EQ(p.server.state(), Session::State::kConnected);
   DtlsPair::events(p.server);
-  p.client.close(p.now);
-  EXPECT_EQ(p.client.state(), Session::State::kClosed);
-  p.exchange();
-  EXPECT_EQ(p.server.state(), Session::State::kClosed);
-  auto se = DtlsPair::events(p.server);
-  ASSERT_EQ(se.size(), 1u);
-  EXPECT_TRUE(std::holds_alternative<Closed>(se[0]));
+  expect_close_reaches_the_server(p);
 }
 
 TEST(DtlsSession, DatagramsRespectTheMtu) {
