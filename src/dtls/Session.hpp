@@ -85,15 +85,15 @@ class Session {
   void handle_datagram(util::Timestamp now, util::ByteView datagram);
   /// Resends the last flight if its retransmission deadline has passed.
   void handle_timeout(util::Timestamp now);
-  /// Sends close_notify and stops (nothing is sent after release_association()).
+  /// Sends close_notify and stops (after release_association(), the one made at release).
   void close(util::Timestamp now);
   /// Frees the OpenSSL association of a finished handshake, keeping the session
   /// Connected: the SRTP keys are already exported, and the association is most
   /// of a participant's memory while it lasts. A server keeps a copy of its final
   /// flight (a few hundred bytes) and still answers a client that retransmits
-  /// its own because ours was lost, until forget_final_flight(). Afterwards an
-  /// alert record from the peer (its close_notify) closes the session, and
-  /// close() sends nothing.
+  /// its own because ours was lost, until forget_final_flight(). Our close_notify
+  /// is encrypted now, for close() to send later. Afterwards an alert record
+  /// shaped like the peer's (its close_notify) closes the session.
   void release_association();
   bool released() const;
   /// Drops the kept final flight: call it once the peer certainly finished
