@@ -192,6 +192,9 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
                      {"rx_packets", ss.rx_packets},
                      {"tx_packets", ss.tx_packets},
                      {"tx_dropped", ss.tx_dropped},
+                     {"tx_calls", ss.tx_batches},
+                     {"tx_gso_segments", ss.tx_gso_segments},
+                     {"tx_gso_refused", ss.tx_gso_refused},
                      {"wakeups", s->worker->stats().wakeups},
                      {"timer_rounds", s->worker->stats().timer_rounds}};
       // Time in the server per forwarded datagram (kernel arrival to sendmmsg),

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,23 @@ const auto& log() {
 }
 /// Socket buffers sized for bursts of video to many subscribers.
 constexpr int kSocketBufferBytes = 8 << 20;
+/// UDP GSO limits: segments per send (the kernel's UDP_MAX_SEGMENTS is 64 on
+/// older kernels), bytes per send (one IP datagram's worth), and the largest
+/// segment we merge: a segment plus its headers must fit the device MTU, and
+/// WebRTC keeps packets near 1200 bytes, so a larger one goes alone.
+constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 60000;
+constexpr size_t kMaxGsoSegment = 1400;
+/// GSO sends the kernel may refuse (a device without checksum offload answers
+/// EIO) before the socket stops trying; each refused one is resent unmerged.
+constexpr uint64_t kMaxGsoRefusals = 8;
+#ifndef UDP_SEGMENT
+constexpr int UDP_SEGMENT = 103;  // linux/udp.h, Linux 4.18
+#endif
+
+bool gso_refusal(int err) {
+  return err == EIO || err == EINVAL || err == EMSGSIZE || err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
 }  // namespace
 
 struct RecvBatch::Headers {
@@ -45,10 +63,15 @@ bool UdpSocket::enable_rx_timestamps() {
 
 RecvBatch::~RecvBatch() { delete hdrs_; }
 
+/// One message per run of slots (a single datagram, or a GSO run): the run's
+/// iovecs are the slots themselves, so nothing is copied to merge them.
 struct UdpSocket::SendHeaders {
   std::array<mmsghdr, kBatchSize> msgs{};
   std::array<iovec, kBatchSize> iov{};
   std::array<sockaddr_storage, kBatchSize> names{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kBatchSize> control{};
+  std::array<uint16_t, kBatchSize> first{};     ///< message → its first slot
+  std::array<uint16_t, kBatchSize> segments{};  ///< message → slots it carries
 };
 
 UdpSocket::~UdpSocket() {
@@ -176,33 +199,102 @@ SendResult send_all(int fd, mmsghdr* msgs, size_t n) {
 }
 
 void UdpSocket::send(SendQueue& queue, util::LatencyHistogram* delay) {
-  size_t n = queue.size();
+  const size_t n = queue.size();
   if (n == 0) return;
   auto& h = *send_hdrs_;
-  for (size_t i = 0; i < n; ++i) {
-    const auto& slot = queue.slot(i);
+  // Cut the queue into messages: a run of slots to one destination whose
+  // lengths are equal, except that the last may be shorter (UDP_SEGMENT cuts
+  // the payload every gso_size bytes), becomes one GSO message.
+  size_t m = 0;
+  for (size_t i = 0; i < n;) {
+    const auto& first = queue.slot(i);
+    const size_t seg = first.len;
+    size_t j = i + 1;
+    if (gso_ && seg > 0 && seg <= kMaxGsoSegment) {
+      size_t total = seg;
+      while (j < n && j - i < kMaxGsoSegments) {
+        const auto& next = queue.slot(j);
+        if (next.len > seg || next.len == 0 || total + next.len > kMaxGsoBytes || !(next.to == first.to)) break;
+        total += next.len;
+        ++j;
+        if (next.len < seg) break;  // a short segment can only be the last
+      }
+    }
     socklen_t len = 0;
-    if (v6_ && slot.to.is_v4()) {
+    if (v6_ && first.to.is_v4()) {
       // Dual-stack socket: IPv4 peers are addressed as v4-mapped IPv6 (RFC 4291 §2.5.5.2).
       std::array<uint8_t, 16> mapped{};
       mapped[10] = mapped[11] = 0xff;
-      std::memcpy(&mapped[12], slot.to.ip_bytes().data(), 4);
-      len = util::SocketAddr::v6(mapped, slot.to.port()).to_sockaddr(h.names[i]);
+      std::memcpy(&mapped[12], first.to.ip_bytes().data(), 4);
+      len = util::SocketAddr::v6(mapped, first.to.port()).to_sockaddr(h.names[m]);
     } else {
-      len = slot.to.to_sockaddr(h.names[i]);
+      len = first.to.to_sockaddr(h.names[m]);
     }
-    h.iov[i] = {const_cast<uint8_t*>(slot.data.data()), slot.len};
-    h.msgs[i].msg_hdr = {};
-    h.msgs[i].msg_hdr.msg_name = &h.names[i];
-    h.msgs[i].msg_hdr.msg_namelen = len;
-    h.msgs[i].msg_hdr.msg_iov = &h.iov[i];
-    h.msgs[i].msg_hdr.msg_iovlen = 1;
-    stats_.tx_bytes += slot.len;
+    for (size_t k = i; k < j; ++k) {
+      const auto& slot = queue.slot(k);
+      h.iov[k] = {const_cast<uint8_t*>(slot.data.data()), slot.len};
+      stats_.tx_bytes += slot.len;
+    }
+    auto& hdr = h.msgs[m].msg_hdr;
+    hdr = {};
+    hdr.msg_name = &h.names[m];
+    hdr.msg_namelen = len;
+    hdr.msg_iov = &h.iov[i];
+    hdr.msg_iovlen = j - i;
+    if (j - i > 1) {
+      hdr.msg_control = h.control[m].data();
+      hdr.msg_controllen = h.control[m].size();
+      cmsghdr* c = CMSG_FIRSTHDR(&hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso_size = uint16_t(seg);
+      std::memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+    }
+    h.first[m] = uint16_t(i);
+    h.segments[m] = uint16_t(j - i);
+    ++m;
+    i = j;
   }
-  SendResult r = send_all(fd_, h.msgs.data(), n);
-  stats_.tx_batches += r.calls;
-  stats_.tx_dropped += r.dropped;
-  stats_.tx_packets += r.sent;
+  // Hand the messages to the kernel; a message it refuses is dropped (or, for
+  // a GSO message the kernel cannot cut, resent one datagram at a time) and
+  // the rest still go: the packet path never blocks and never throws.
+  size_t done = 0;
+  while (done < m) {
+    int r = ::sendmmsg(fd_, h.msgs.data() + done, unsigned(m - done), MSG_DONTWAIT);
+    ++stats_.tx_batches;
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      const size_t segs = h.segments[done];
+      if (segs > 1 && gso_refusal(err)) {
+        if (++stats_.tx_gso_refused == kMaxGsoRefusals) {
+          gso_ = false;
+          log()->warn("{}: the kernel refuses UDP GSO ({}); sending datagrams one by one", local_.to_string(),
+                      std::strerror(err));
+        }
+        auto one = h.msgs[done].msg_hdr;
+        one.msg_control = nullptr;
+        one.msg_controllen = 0;
+        one.msg_iovlen = 1;
+        for (size_t k = 0; k < segs; ++k) {
+          one.msg_iov = &h.iov[h.first[done] + k];
+          ++stats_.tx_batches;
+          if (::sendmsg(fd_, &one, MSG_DONTWAIT) >= 0) ++stats_.tx_packets;
+          else ++stats_.tx_dropped;
+        }
+      } else {
+        stats_.tx_dropped += segs;
+      }
+      ++done;
+      continue;
+    }
+    for (size_t k = done; k < done + size_t(r); ++k) {
+      stats_.tx_packets += h.segments[k];
+      if (h.segments[k] > 1) stats_.tx_gso_segments += h.segments[k];
+    }
+    done += size_t(r);
+  }
   if (delay != nullptr) {
     // One clock read per batch: the batch left the server when sendmmsg returned.
     timespec ts;
