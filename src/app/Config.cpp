@@ -30,6 +30,11 @@ std::optional<int> parse_config(int argc, char** argv, Config& cfg) {
       ->envname("SWITCHBOARD_UDP_PORT");
   app.add_option("--workers", cfg.workers, "Media worker threads (0 = one per core)")
       ->envname("SWITCHBOARD_WORKERS");
+  std::string gso = "on";
+  app.add_option("--udp-gso", gso,
+                 "Send a subscriber's copies of a video frame as one UDP GSO send (UDP_SEGMENT): on or off")
+      ->envname("SWITCHBOARD_UDP_GSO")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--web-root", web_root, "Directory of the web client")
       ->envname("SWITCHBOARD_WEB_ROOT")
       ->default_str(SB_SOURCE_WEB_ROOT);
@@ -46,6 +51,7 @@ std::optional<int> parse_config(int argc, char** argv, Config& cfg) {
   }
   util::parse_log_level(log_level, cfg.log.level);
   cfg.log.json = log_format == "json";
+  cfg.udp_gso = gso == "on";
   cfg.web_root = web_root.empty() ? std::filesystem::path(SB_SOURCE_WEB_ROOT) : std::filesystem::path(web_root);
   return std::nullopt;
 }

@@ -19,6 +19,9 @@ struct Config {
   /// First UDP media port; worker i binds udp_port + i. 0 = ephemeral ports.
   uint16_t udp_port = 40000;
   unsigned workers = 0;  ///< media worker threads; 0 = one per core
+  /// Send runs of datagrams to one destination as one UDP GSO send (Linux
+  /// UDP_SEGMENT). Off: one datagram per sendmmsg entry.
+  bool udp_gso = true;
   std::filesystem::path web_root;
   util::LogConfig log;
 };

@@ -64,6 +64,7 @@ util::Result<void> MediaEngine::start() {
     uint16_t port = config_.udp_port ? uint16_t(config_.udp_port + i) : 0;
     auto s = net::UdpSocket::bind(util::SocketAddr::v6({}, port));
     if (!s) return util::make_error(s.error());
+    s.value().set_gso(config_.udp_gso);
     sockets.push_back(std::move(s.value()));
   }
   bool dual_stack = sockets.front().local_address().is_v6();

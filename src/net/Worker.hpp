@@ -74,6 +74,8 @@ class Worker final : public Transmitter {
   // Transmitter
   util::MutableBytes reserve() override;
   void commit(const util::SocketAddr& to, size_t len) override;
+  int64_t origin() const override { return origin_ns_; }
+  void set_origin(int64_t ns) override { origin_ns_ = ns; }
 
  private:
   void run();

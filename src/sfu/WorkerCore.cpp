@@ -46,10 +46,14 @@ constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 /// NACKs and transport timers (DTLS, consent) get no slack.
 constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
 constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
+/// Media packets of one receive batch held for the fan-out at its end (a
+/// worker's batch is 64 datagrams; past this, packets are forwarded at once).
+constexpr size_t kMaxPendingMedia = 256;
 }  // namespace
 
 WorkerCore::WorkerCore(WorkerConfig config, std::unique_ptr<util::Random> rng)
     : config_(std::move(config)), rng_(std::move(rng)) {
+  pending_media_.reserve(kMaxPendingMedia);
   uint16_t pref = 65535;
   int foundation = 1;
   for (auto addr : config_.announce) {
@@ -293,6 +297,8 @@ void WorkerCore::unpublish(Participant& publisher, Track& track) {
     std::erase_if(sub.subscriptions, [s](const auto& owned) { return owned.get() == s; });
   }
   track.subscriptions().clear();
+  for (auto& pending : pending_media_)
+    if (pending.track == &track) pending.track = nullptr;
   std::erase_if(publisher.ssrc_routes, [&track](const auto& kv) { return kv.second.track == &track; });
   log()->info("\"{}\" stopped publishing track {}", publisher.self_id(), track.id());
   std::erase_if(publisher.tracks, [&track](const auto& owned) { return owned.get() == &track; });
@@ -459,7 +465,7 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
       ++p.stats().padding_dropped;
       return;
     }
-    on_publisher_packet(now, track, *packet, data, out);
+    on_publisher_packet(now, track, *packet, data, true, out);
     return;
   }
   // RTX (RFC 4588 §4): restore the original packet, then treat it as if it had
@@ -486,34 +492,82 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
   size_t len = rtp::write_packet(restored, h, ext_block, payload.subspan(2));
   auto original = rtp::PacketView::parse({restored, len});
   if (len == 0 || !original) return;
-  on_publisher_packet(now, track, *original, {restored, len}, out);
+  on_publisher_packet(now, track, *original, {restored, len}, false, out);
 }
 
 void WorkerCore::on_publisher_packet(util::Timestamp now, Track& track, const rtp::PacketView& packet,
-                                     util::ByteView raw, util::DatagramSink& out) {
+                                     util::ByteView raw, bool in_batch, util::DatagramSink& out) {
   track.on_packet(now, packet, raw);
+  if (track.subscriptions().empty()) return;
   bool keyframe = track.is_video() &&
                   rtp::is_keyframe(track.video_codec(uint8_t(packet.payload_type())), packet.payload());
+  if (in_batch && pending_media_.size() < kMaxPendingMedia) {
+    pending_media_.push_back({&track, packet, keyframe, out.origin()});
+    return;
+  }
+  // Forwarded at once: what the batch brought before it goes first, in order.
+  forward_pending(now, out);
+  PendingPacket one{&track, packet, keyframe, out.origin()};
+  const PendingPacket* p = &one;
+  fan_out(now, track, &p, 1, out);
+}
+
+// The fan-out waits for the end of the receive batch and then runs subscriber
+// by subscriber: every packet of the batch that one track brought (a video
+// frame arrives as a burst of a few packets) goes to one subscriber before the
+// next. Each subscriber's state (subscription, transport, SRTP stream, cipher)
+// is then brought into cache once per batch instead of once per packet, and
+// the copies for one subscriber lie next to each other in the send queue,
+// where UdpSocket::send merges a run of them into one GSO send: the kernel
+// walks its UDP/IP path once per subscriber and frame instead of per packet.
+void WorkerCore::forward_pending(util::Timestamp now, util::DatagramSink& out) {
+  if (pending_media_.empty()) return;
+  const int64_t origin = out.origin();
+  std::array<const PendingPacket*, kMaxPendingMedia> group;
+  for (size_t i = 0; i < pending_media_.size(); ++i) {
+    Track* track = pending_media_[i].track;
+    if (track == nullptr) continue;
+    size_t n = 0;
+    for (size_t j = i; j < pending_media_.size(); ++j) {
+      if (pending_media_[j].track != track) continue;
+      group[n++] = &pending_media_[j];
+      if (j > i) pending_media_[j].track = nullptr;  // taken by this group
+    }
+    fan_out(now, *track, group.data(), n, out);
+  }
+  pending_media_.clear();
+  out.set_origin(origin);
+}
+
+void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket* const* packets, size_t count,
+                         util::DatagramSink& out) {
   bool waiting = false;
-  // The fan-out touches each subscriber's state once per packet; with hundreds
-  // of subscribers none of it is still in cache. A four-stage prefetch, one
-  // subscription apart per stage, overlaps those misses with the previous
-  // subscribers' encryption instead of stalling on each pointer in turn.
+  // With hundreds of subscribers none of a subscriber's state is still in
+  // cache. A four-stage prefetch, one subscription apart per stage, overlaps
+  // those misses with the previous subscribers' encryption instead of
+  // stalling on each pointer in turn.
   const auto& subs = track.subscriptions();
   const size_t n = subs.size();
-  const uint8_t pt = uint8_t(packet.payload_type());
+  const uint8_t pt = uint8_t(packets[0]->packet.payload_type());
   for (size_t i = 0; i < n && i < 4; ++i) subs[i]->prefetch_self(pt);
   for (size_t i = 0; i < n && i < 3; ++i) subs[i]->prefetch_transport();
   for (size_t i = 0; i < n && i < 2; ++i) subs[i]->prefetch_protect();
   if (n > 0) subs[0]->prefetch_cipher();
+  int64_t origin = out.origin();
   for (size_t i = 0; i < n; ++i) {
     if (i + 4 < n) subs[i + 4]->prefetch_self(pt);
     if (i + 3 < n) subs[i + 3]->prefetch_transport();
     if (i + 2 < n) subs[i + 2]->prefetch_protect();
     if (i + 1 < n) subs[i + 1]->prefetch_cipher();
     Subscription* s = subs[i];
-    if (s->forward(now, packet, keyframe, out)) ++s->subscriber().stats().forwarded;
-    else if (s->active() && s->waiting_for_keyframe()) waiting = true;
+    uint64_t forwarded = 0;
+    for (size_t k = 0; k < count; ++k) {
+      const PendingPacket& p = *packets[k];
+      if (p.origin_ns != origin) out.set_origin(origin = p.origin_ns);
+      if (s->forward(now, p.packet, p.keyframe, out)) ++forwarded;
+      else if (s->active() && s->waiting_for_keyframe()) waiting = true;
+    }
+    s->subscriber().stats().forwarded += forwarded;
   }
   if (waiting) request_keyframe(now, track, out);
 }
@@ -693,6 +747,7 @@ void WorkerCore::touch(Participant& p) {
 }
 
 void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
+  forward_pending(now, out);  // timers (sender reports) see the batch's media sent
   util::Timestamp next = util::kNever;
   util::Timestamp next_due = util::kNever;
   for (auto& [conn, e] : by_conn_) {
@@ -720,7 +775,8 @@ util::Timestamp WorkerCore::poll_timeout() const {
   return rem == util::Duration::zero() ? next_deadline_ : next_deadline_ + (kTimerGranularity - rem);
 }
 
-void WorkerCore::flush(util::Timestamp, util::DatagramSink& out) {
+void WorkerCore::flush(util::Timestamp now, util::DatagramSink& out) {
+  forward_pending(now, out);
   for (Participant* p : pending_flush_) {
     p->flush_pending = false;
     p->transport().flush(out);

@@ -72,6 +72,9 @@ class WorkerCore {
   void leave(util::Timestamp now, ConnId conn);
 
   // ---- packet path
+  /// `data` must stay valid and unchanged until the next flush() or
+  /// handle_timeout(): media is decrypted in place and forwarded from there
+  /// when the batch ends (see flush()).
   void handle_datagram(util::Timestamp now, const util::SocketAddr& from, util::MutableBytes data,
                        util::DatagramSink& out);
   void handle_timeout(util::Timestamp now, util::DatagramSink& out);
@@ -81,7 +84,8 @@ class WorkerCore {
   /// a packet) calls it then, so that flexible timers (feedback, reports)
   /// cost no wakeup of their own.
   util::Timestamp poll_due() const { return next_due_; }
-  /// Sends pending control datagrams of every participant.
+  /// Ends a batch of datagrams: forwards the media it brought to every
+  /// subscriber, then sends pending control datagrams of every participant.
   void flush(util::Timestamp now, util::DatagramSink& out);
 
   // ---- outputs to signaling
@@ -118,8 +122,16 @@ class WorkerCore {
 
   // Media from participants.
   void on_rtp(util::Timestamp now, Participant& p, util::MutableBytes packet, util::DatagramSink& out);
+  /// `in_batch`: `raw` lies in the caller's receive buffer, so the fan-out may
+  /// wait for the end of the batch; otherwise (a packet restored from RTX on
+  /// the stack) it is forwarded at once.
   void on_publisher_packet(util::Timestamp now, Track& track, const rtp::PacketView& packet, util::ByteView raw,
-                           util::DatagramSink& out);
+                           bool in_batch, util::DatagramSink& out);
+  /// Forwards the batch's media, subscriber by subscriber (see the .cpp).
+  void forward_pending(util::Timestamp now, util::DatagramSink& out);
+  struct PendingPacket;
+  void fan_out(util::Timestamp now, Track& track, const PendingPacket* const* packets, size_t count,
+               util::DatagramSink& out);
   void on_rtcp(util::Timestamp now, Participant& p, util::ByteView packet, util::DatagramSink& out);
   Participant::SsrcRoute* resolve_ssrc(Participant& p, const rtp::PacketView& packet);
   void request_keyframe(util::Timestamp now, Track& track, util::DatagramSink& out);
@@ -148,6 +160,14 @@ class WorkerCore {
   std::deque<SignalOut> signals_;
   std::vector<ConnId> dead_;  // participants whose transport failed, removed after the round
   std::vector<Participant*> pending_flush_;
+  /// Media of the current receive batch, forwarded by flush().
+  struct PendingPacket {
+    Track* track;  ///< nullptr once the track is gone
+    rtp::PacketView packet;
+    bool keyframe;
+    int64_t origin_ns;
+  };
+  std::vector<PendingPacket> pending_media_;
   util::Timestamp next_deadline_ = util::kNever;
   util::Timestamp next_due_ = util::kNever;
   WorkerStats stats_;

@@ -22,6 +22,14 @@ class DatagramSink {
   /// Sends the first `len` bytes of the slot last returned by reserve() to `to`.
   virtual void commit(const SocketAddr& to, size_t len) = 0;
 
+  /// When the datagram being handled arrived (the I/O shell's receive
+  /// timestamp, ns since the epoch; 0: unknown). What the shell sends is
+  /// measured from it. Work that is deferred past that datagram (the fan-out,
+  /// which waits for the end of the receive batch) takes it along and restores
+  /// it with set_origin() while it sends.
+  virtual int64_t origin() const { return 0; }
+  virtual void set_origin(int64_t) {}
+
   void send(const SocketAddr& to, ByteView data) {
     if (data.size() > kMaxDatagram) return;
     auto slot = reserve();

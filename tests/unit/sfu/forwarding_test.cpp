@@ -270,9 +270,6 @@ TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
   EXPECT_GT(rx.size(), 1000u);
 }
 
-}  // namespace
-}  // namespace sb::sfu::test
-
 namespace sb::sfu::test {
 namespace {
 
@@ -299,6 +296,97 @@ TEST(Forwarding, PublisherSsrcChangeContinuesTheSubscribersStream) {
     auto q = rx[i - 1].rtp();
     ASSERT_EQ(p.sequence(), uint16_t(q.sequence() + 1)) << "packet " << i;
     ASSERT_GE(int32_t(p.timestamp() - q.timestamp()), 0) << "packet " << i;
+  }
+}
+
+}  // namespace
+}  // namespace sb::sfu::test
+
+/// Records what the core sends, in order, without delivering it.
+struct RecordingSink : util::DatagramSink {
+  util::MutableBytes reserve() override { return slot; }
+  void commit(const util::SocketAddr& to, size_t len) override {
+    sent.push_back({to, util::Bytes(slot.begin(), slot.begin() + long(len))});
+  }
+  std::array<uint8_t, util::kMaxDatagram> slot{};
+  std::vector<std::pair<util::SocketAddr, util::Bytes>> sent;
+};
+
+// A video frame arrives as a burst of packets that the worker receives in one
+// batch. The fan-out waits for the end of the batch and then sends each
+// subscriber its copies of the whole burst back to back, which is what lets
+// the socket merge them into one GSO send per subscriber. The copies must be
+// the same as when packets are forwarded one at a time: consecutive sequence
+// numbers, decryptable, the publisher's payloads.
+TEST(Forwarding, ABatchOfPacketsGoesToEachSubscriberBackToBack) {
+  Harness h(11);
+  Client& pub = h.add_client({.name = "pub"});
+  pub.video_packets_per_delta = 3;
+  pub.video_payload_size = 1000;
+  Client& s1 = h.add_client({.name = "s1", .publish = false});
+  Client& s2 = h.add_client({.name = "s2", .publish = false});
+  h.join(pub);
+  h.join(s1);
+  h.join(s2);
+  ASSERT_TRUE(h.connect_all());
+  pub.start_media(h.now());
+  h.run_for(1s);  // both subscribers have had their keyframe
+  auto v1 = s1.stream_for("pub-video");
+  auto v2 = s2.stream_for("pub-video");
+  ASSERT_TRUE(v1 && v2);
+  ASSERT_FALSE(s1.rtp_from(v1->ssrc).empty());
+  ASSERT_FALSE(s2.rtp_from(v2->ssrc).empty());
+
+  // Hold back the publisher's next three video packets (the SSRC is in the
+  // clear in SRTP, RFC 3711 §3.1) and hand them to the core as one batch.
+  std::vector<sim::SimDatagram> held;
+  h.net.set_filter([&](const sim::SimDatagram& d) {
+    if (d.from == pub.addr && d.data.size() >= 12 && !rtp::is_rtcp(d.data) && d.data[0] >= 128 &&
+        util::load_be32(&d.data[8]) == pub.video_ssrc && held.size() < 3) {
+      held.push_back(d);
+      return false;
+    }
+    return true;
+  });
+  h.net.run_until([&] { return held.size() == 3; }, 2s);
+  h.net.set_filter(nullptr);
+  ASSERT_EQ(held.size(), 3u);
+
+  const size_t before1 = s1.rtp_from(v1->ssrc).size(), before2 = s2.rtp_from(v2->ssrc).size();
+  RecordingSink sink;
+  std::vector<util::Bytes> buffers;  // the receive batch: valid until flush
+  for (const auto& d : held) buffers.push_back(d.data);
+  for (auto& b : buffers) h.core.handle_datagram(h.now(), pub.addr, b, sink);
+  EXPECT_TRUE(sink.sent.empty()) << "the fan-out waits for the end of the batch";
+  h.core.flush(h.now(), sink);
+
+  // Six copies, each subscriber's three next to each other.
+  std::vector<util::SocketAddr> media_to;
+  for (const auto& [to, data] : sink.sent)
+    if (!rtp::is_rtcp(data)) media_to.push_back(to);
+  ASSERT_EQ(media_to.size(), 6u);
+  EXPECT_TRUE(media_to[0] == media_to[1] && media_to[1] == media_to[2]);
+  EXPECT_TRUE(media_to[3] == media_to[4] && media_to[4] == media_to[5]);
+  EXPECT_FALSE(media_to[0] == media_to[3]);
+
+  // Delivered, they decrypt and continue each subscriber's stream in order.
+  for (auto& [to, data] : sink.sent) {
+    Client& c = to == s1.addr ? s1 : s2;
+    c.handle_datagram(h.now(), kCoreAddr, data);
+  }
+  for (auto [c, stream, before] : {std::tuple{&s1, &*v1, before1}, std::tuple{&s2, &*v2, before2}}) {
+    SCOPED_TRACE(c->spec.name);
+    auto got = c->rtp_from(stream->ssrc);
+    ASSERT_EQ(got.size(), before + 3);
+    for (size_t k = 0; k < 3; ++k) {
+      auto p = got[before + k].rtp();
+      EXPECT_EQ(p.sequence(), uint16_t(got[before - 1].rtp().sequence() + 1 + k));
+      auto sent = rtp::PacketView::parse(held[k].data);  // header in the clear
+      ASSERT_TRUE(sent);
+      EXPECT_EQ(p.timestamp(), sent->timestamp() + (got[before - 1].rtp().timestamp() -
+                                                     got[before - 1].rtp().timestamp()));
+      EXPECT_EQ(p.payload_size(), pub.video_payload_size);
+    }
   }
 }
 
