@@ -2,6 +2,9 @@
 // SRTP-protect one 1100-byte RTP packet and to hand it to the kernel in a
 // sendmmsg batch of 32 to a loopback socket, for both SRTP profiles, each part
 // alone and together. An SFU cannot forward a packet for less than "both".
+// The same with UDP GSO (UDP_SEGMENT): a subscriber's copies of one video frame
+// (a few packets of one size) handed to the kernel as one message, which is
+// the cheapest way this machine has to send them.
 // For comparison, a bare OpenSSL EVP AES-128-GCM seal of the same packet
 // (RFC 7714 §7.1 shape: 12-byte header as AAD, 16-byte tag): what a lean SRTP
 // over EVP would cost, without libsrtp's per-packet bookkeeping.
@@ -12,6 +15,7 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <openssl/evp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -113,6 +117,34 @@ class LoopbackPair {
     }
     return sent;
   }
+  /// The kBatch slots as kBatch / segments UDP GSO messages of `segments`
+  /// datagrams each (every slot of one length); returns the datagrams sent.
+  int send_batch_gso(size_t segments) {
+    const size_t messages = kBatch / segments;
+    for (size_t m = 0; m < messages; ++m) {
+      auto& h = gso_msgs_[m].msg_hdr;
+      h = {};
+      h.msg_name = &to_;
+      h.msg_namelen = sizeof to_;
+      h.msg_iov = &iov_[m * segments];
+      h.msg_iovlen = segments;
+      h.msg_control = gso_control_[m].data();
+      h.msg_controllen = gso_control_[m].size();
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = uint16_t(iov_[m * segments].iov_len);
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    }
+    int sent = 0;
+    while (sent < int(messages)) {
+      int n = sendmmsg(tx_, gso_msgs_.data() + sent, unsigned(messages) - unsigned(sent), 0);
+      if (n <= 0) break;
+      sent += n;
+    }
+    return sent * int(segments);
+  }
   /// Reads everything waiting on the receiver.
   size_t drain() {
     size_t total = 0;
@@ -140,6 +172,8 @@ class LoopbackPair {
   std::array<std::array<uint8_t, kSlotSize>, kBatch> slots_{};
   std::array<iovec, kBatch> iov_{};
   std::array<mmsghdr, kBatch> msgs_{};
+  std::array<mmsghdr, kBatch> gso_msgs_{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kBatch> gso_control_{};
   std::array<std::array<uint8_t, kSlotSize>, kBatch> rbuf_{};
   std::array<iovec, kBatch> riov_{};
   std::array<mmsghdr, kBatch> rmsgs_{};
@@ -216,6 +250,33 @@ void BM_ProtectAndSend(benchmark::State& state, Profile profile) {
     }
   }
   report(state, kBatch);
+}
+
+/// The floor when a subscriber's copies of a frame go together: protect, then
+/// UDP GSO messages of `segments` datagrams (4: a 1 Mbps, 30 fps video frame).
+void BM_ProtectAndSendGso(benchmark::State& state, Profile profile) {
+  const size_t segments = size_t(state.range(0));
+  sb::srtp::Session session(profile, keys_for(profile, 1), keys_for(profile, 2));
+  LoopbackPair pair;
+  auto tmpl = packet_template();
+  uint16_t seq = 0;
+  int batches = 0;
+  uint64_t sent = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      fill(pair.slot(i), tmpl, seq++);
+      auto n = session.protect_rtp({pair.slot(i), kSlotSize}, kPacketSize);
+      pair.set_length(i, n.value_or(kPacketSize));
+    }
+    sent += uint64_t(pair.send_batch_gso(segments));
+    if (++batches % kBatchesPerDrain == 0) {
+      state.PauseTiming();
+      pair.drain();
+      state.ResumeTiming();
+    }
+  }
+  report(state, kBatch);
+  if (sent < uint64_t(state.iterations()) * kBatch) state.SkipWithError("the kernel refused UDP GSO");
 }
 
 /// AES-128-GCM over EVP as RFC 7714 uses it: 12-byte IV (salt XOR SSRC/index),
@@ -325,12 +386,15 @@ class WatchedReceivers {
   std::thread thread_;
 };
 
-/// Fan-out as an SFU does it: one packet protected for each of S subscribers
-/// (S sessions, S keys) and sent in sendmmsg batches of kBatch to S distinct
-/// sockets that a receiving thread is waiting on. CPU time is the sending
-/// thread's, as the server's would be; the receiver's is not counted.
+/// Fan-out as an SFU does it: `frame` packets (one, or a video frame's few)
+/// protected for each of S subscribers (S sessions, S keys) and sent in
+/// sendmmsg batches of up to kFanoutBatch datagrams to S distinct sockets that
+/// a receiving thread is waiting on. With frame > 1 a subscriber's packets go
+/// together as one UDP GSO message, as the server sends them. CPU time is the
+/// sending thread's, as the server's would be; the receiver's is not counted.
 void BM_ProtectAndSendFanout(benchmark::State& state) {
   const size_t fanout = size_t(state.range(0));
+  const size_t frame = size_t(state.range(1));
   const Profile profile = Profile::AeadAes128Gcm;
   std::vector<std::unique_ptr<sb::srtp::Session>> sessions;
   for (size_t i = 0; i < fanout; ++i) {
@@ -342,6 +406,7 @@ void BM_ProtectAndSendFanout(benchmark::State& state) {
   std::array<iovec, kFanoutBatch> iov{};
   std::array<mmsghdr, kFanoutBatch> msgs{};
   std::array<sockaddr_in, kFanoutBatch> names{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))>, kFanoutBatch> control{};
   int tx = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int big = 8 << 20;
   setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
@@ -356,36 +421,51 @@ void BM_ProtectAndSendFanout(benchmark::State& state) {
         ++done;  // EAGAIN: the receiver fell behind; count it as lost and go on
         continue;
       }
+      for (size_t k = done; k < done + size_t(n); ++k) sent += msgs[k].msg_hdr.msg_iovlen;
       done += size_t(n);
-      sent += uint64_t(n);
     }
   };
   for (auto _ : state) {
-    // One publisher packet to every subscriber.
-    size_t queued = 0;
+    // One publisher frame to every subscriber.
+    size_t used = 0, queued = 0;
     for (size_t s = 0; s < fanout; ++s) {
-      uint8_t* p = slots[queued].data();
-      fill(p, tmpl, seq);
-      auto n = sessions[s]->protect_rtp({p, kSlotSize}, kPacketSize);
-      iov[queued] = {p, n.value_or(kPacketSize)};
-      names[queued] = rx.address(s);
-      msgs[queued].msg_hdr = {};
-      msgs[queued].msg_hdr.msg_name = &names[queued];
-      msgs[queued].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      msgs[queued].msg_hdr.msg_iov = &iov[queued];
-      msgs[queued].msg_hdr.msg_iovlen = 1;
-      if (++queued == kFanoutBatch) {
+      if (used + frame > kFanoutBatch) {
         flush(queued);
-        queued = 0;
+        used = queued = 0;
       }
+      for (size_t k = 0; k < frame; ++k) {
+        uint8_t* p = slots[used + k].data();
+        fill(p, tmpl, uint16_t(seq + k));
+        auto n = sessions[s]->protect_rtp({p, kSlotSize}, kPacketSize);
+        iov[used + k] = {p, n.value_or(kPacketSize)};
+      }
+      names[queued] = rx.address(s);
+      auto& h = msgs[queued].msg_hdr;
+      h = {};
+      h.msg_name = &names[queued];
+      h.msg_namelen = sizeof(sockaddr_in);
+      h.msg_iov = &iov[used];
+      h.msg_iovlen = frame;
+      if (frame > 1) {
+        h.msg_control = control[queued].data();
+        h.msg_controllen = control[queued].size();
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = uint16_t(iov[used].iov_len);
+        std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      }
+      used += frame;
+      ++queued;
     }
     if (queued > 0) flush(queued);
-    ++seq;
+    seq = uint16_t(seq + frame);
   }
   ::close(tx);
   state.counters["fanout"] = double(fanout);
-  report(state, fanout);
-  if (sent < uint64_t(state.iterations()) * fanout * 9 / 10) state.SkipWithError("more than 10% not sent");
+  report(state, fanout * frame);
+  if (sent < uint64_t(state.iterations()) * fanout * frame * 9 / 10) state.SkipWithError("more than 10% not sent");
 }
 
 void pin_to_cpu(int cpu) {
@@ -477,8 +557,14 @@ BENCHMARK_CAPTURE(BM_ProtectAndSend_Evp, aead_aes128_gcm, Profile::AeadAes128Gcm
 BENCHMARK_CAPTURE(BM_ProtectAndSend_Evp, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
 BENCHMARK_CAPTURE(BM_ProtectAndSend_Libsrtp, aead_aes128_gcm, Profile::AeadAes128Gcm);
 BENCHMARK_CAPTURE(BM_ProtectAndSend_Libsrtp, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80);
+BENCHMARK_CAPTURE(BM_ProtectAndSendGso, aead_aes128_gcm, Profile::AeadAes128Gcm)->Arg(4)->ArgName("segments");
+BENCHMARK_CAPTURE(BM_ProtectAndSendGso, aes_cm128_hmac_sha1_80, Profile::AesCm128HmacSha1_80)
+    ->Arg(4)
+    ->ArgName("segments");
 BENCHMARK(BM_EvpAes128GcmSeal);
 BENCHMARK(BM_WakeOnDatagram)->Arg(20)->Arg(1)->ArgName("idle_ms")->Iterations(150)->UseRealTime();
-BENCHMARK(BM_ProtectAndSendFanout)->Arg(1)->Arg(20)->Arg(200)->ArgName("subscribers");
+BENCHMARK(BM_ProtectAndSendFanout)
+    ->ArgsProduct({{1, 20, 200}, {1, 4}})
+    ->ArgNames({"subscribers", "frame"});
 
 BENCHMARK_MAIN();
