@@ -178,83 +178,83 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
   g->workers.resize(slots_.size());
   for (auto& slot : slots_) {
     Slot* s = slot.get();
+    // The worker only copies its counters (a few µs per participant); the JSON
+    // is built here on the signaling thread, so that a monitoring poll of a
+    // worker with a thousand participants does not hold its media up.
     s->worker->post([this, s, g](util::Timestamp, net::Transmitter&) {
-      auto snaps = s->core->snapshot();
-      const auto& ws = s->core->stats();
-      const auto& ss = s->worker->socket().stats();
-      json::object w{{"index", s->index},
-                     {"udp_port", s->worker->socket().local_address().port()},
-                     {"participants", s->core->participant_count()},
-                     {"rooms", s->core->room_count()},
-                     {"datagrams", ws.datagrams},
-                     {"dropped_unknown_source", ws.dropped_unknown_source},
-                     {"dropped_unknown_ufrag", ws.dropped_unknown_ufrag},
-                     {"dropped_malformed_stun", ws.dropped_malformed_stun},
-                     {"rx_packets", ss.rx_packets},
-                     {"tx_packets", ss.tx_packets},
-                     {"tx_dropped", ss.tx_dropped},
-                     {"tx_calls", ss.tx_batches},
-                     {"tx_gso_segments", ss.tx_gso_segments},
-                     {"tx_gso_refused", ss.tx_gso_refused},
-                     {"wakeups", s->worker->stats().wakeups},
-                     {"timer_rounds", s->worker->stats().timer_rounds}};
-      // Time in the server per forwarded datagram (kernel arrival to sendmmsg),
-      // since start; "buckets" ([upper bound µs, count], non-empty only) lets a
-      // client take the difference of two snapshots for a window of its own.
-      const auto& d = s->worker->forward_delay();
-      json::array buckets;
-      for (size_t i = 0; i < util::LatencyHistogram::kBuckets; ++i)
-        if (uint64_t c = d.bucket_count(i)) buckets.push_back(json::array{util::LatencyHistogram::upper_bound(i), c});
-      w["forward_delay_us"] = json::object{{"count", d.count()},      {"p50", d.quantile(0.5)},
-                                           {"p90", d.quantile(0.9)},  {"p99", d.quantile(0.99)},
-                                           {"p999", d.quantile(0.999)}, {"max", d.max()},
-                                           {"buckets", std::move(buckets)}};
-      std::vector<std::pair<std::string, json::object>> parts;
-      for (const auto& p : snaps) {
-        const auto& t = p.transport;
-        json::object tr{{"state", p.transport_state},
-                        {"srtp_profile", p.srtp_profile},
-                        {"remote", p.remote},
-                        {"datagrams_in", t.datagrams_in},
-                        {"stun_in", t.stun_in},
-                        {"dtls_in", t.dtls_in},
-                        {"rtp_in", t.rtp_in},
-                        {"rtcp_in", t.rtcp_in},
-                        {"rtp_bytes_in", t.rtp_bytes_in},
-                        {"rtp_out", t.rtp_out},
-                        {"rtcp_out", t.rtcp_out},
-                        {"dropped_srtp", t.dropped_srtp},
-                        {"dropped_unverified_source", t.dropped_unverified_source},
-                        {"dropped_not_ready", t.dropped_not_ready},
-                        {"dropped_unknown_kind", t.dropped_unknown_kind},
-                        {"srtp_auth_failures", p.srtp_auth_failures},
-                        {"srtp_replays", p.srtp_replays}};
-        const auto& m = p.media;
-        json::object media{{"rtp_packets", m.rtp_packets},
-                           {"rtcp_packets", m.rtcp_packets},
-                           {"unknown_ssrc", m.unknown_ssrc},
-                           {"rtx_received", m.rtx_received},
-                           {"rtx_duplicates", m.rtx_duplicates},
-                           {"forwarded", m.forwarded},
-                           {"nacks_received", m.nacks_received},
-                           {"retransmitted", m.retransmitted},
-                           {"nacks_ignored", m.nacks_ignored},
-                           {"plis_received", m.plis_received},
-                           {"rembs_received", m.rembs_received},
-                           {"downlink_estimate_bps", m.downlink_estimate_bps},
-                           {"keyframe_requests_sent", m.keyframe_requests_sent},
-                           {"nacks_sent", m.nacks_sent},
-                           {"twcc_feedback_sent", m.twcc_feedback_sent},
-                           {"offers_sent", m.offers_sent},
-                           {"published_tracks", p.published_tracks},
-                           {"subscriptions", p.subscriptions},
-                           {"active_subscriptions", p.active_subscriptions}};
-        json::object po{{"self_id", p.self_id}, {"transport", std::move(tr)}, {"media", std::move(media)}};
-        parts.emplace_back(p.room_id, std::move(po));
-      }
-      boost::asio::post(signaling_, [g, idx = s->index, w = std::move(w), parts = std::move(parts)]() mutable {
-        g->workers[idx] = std::move(w);
-        for (auto& [room, po] : parts) g->rooms[room].push_back(std::move(po));
+      boost::asio::post(signaling_, [s, g, snaps = s->core->snapshot(), ws = s->core->stats(),
+                                     ss = s->worker->socket().stats(), wk = s->worker->stats(),
+                                     d = s->worker->forward_delay(), participants = s->core->participant_count(),
+                                     room_count = s->core->room_count()]() mutable {
+        json::object w{{"index", s->index},
+                       {"udp_port", s->worker->socket().local_address().port()},
+                       {"participants", participants},
+                       {"rooms", room_count},
+                       {"datagrams", ws.datagrams},
+                       {"dropped_unknown_source", ws.dropped_unknown_source},
+                       {"dropped_unknown_ufrag", ws.dropped_unknown_ufrag},
+                       {"dropped_malformed_stun", ws.dropped_malformed_stun},
+                       {"rx_packets", ss.rx_packets},
+                       {"tx_packets", ss.tx_packets},
+                       {"tx_dropped", ss.tx_dropped},
+                       {"tx_calls", ss.tx_batches},
+                       {"tx_gso_segments", ss.tx_gso_segments},
+                       {"tx_gso_refused", ss.tx_gso_refused},
+                       {"wakeups", wk.wakeups},
+                       {"timer_rounds", wk.timer_rounds}};
+        // Time in the server per forwarded datagram (kernel arrival to sendmmsg),
+        // since start; "buckets" ([upper bound µs, count], non-empty only) lets a
+        // client take the difference of two snapshots for a window of its own.
+        json::array buckets;
+        for (size_t i = 0; i < util::LatencyHistogram::kBuckets; ++i)
+          if (uint64_t c = d.bucket_count(i)) buckets.push_back(json::array{util::LatencyHistogram::upper_bound(i), c});
+        w["forward_delay_us"] = json::object{{"count", d.count()},      {"p50", d.quantile(0.5)},
+                                             {"p90", d.quantile(0.9)},  {"p99", d.quantile(0.99)},
+                                             {"p999", d.quantile(0.999)}, {"max", d.max()},
+                                             {"buckets", std::move(buckets)}};
+        for (const auto& p : snaps) {
+          const auto& t = p.transport;
+          json::object tr{{"state", p.transport_state},
+                          {"srtp_profile", p.srtp_profile},
+                          {"remote", p.remote},
+                          {"datagrams_in", t.datagrams_in},
+                          {"stun_in", t.stun_in},
+                          {"dtls_in", t.dtls_in},
+                          {"rtp_in", t.rtp_in},
+                          {"rtcp_in", t.rtcp_in},
+                          {"rtp_bytes_in", t.rtp_bytes_in},
+                          {"rtp_out", t.rtp_out},
+                          {"rtcp_out", t.rtcp_out},
+                          {"dropped_srtp", t.dropped_srtp},
+                          {"dropped_unverified_source", t.dropped_unverified_source},
+                          {"dropped_not_ready", t.dropped_not_ready},
+                          {"dropped_unknown_kind", t.dropped_unknown_kind},
+                          {"srtp_auth_failures", p.srtp_auth_failures},
+                          {"srtp_replays", p.srtp_replays}};
+          const auto& m = p.media;
+          json::object media{{"rtp_packets", m.rtp_packets},
+                             {"rtcp_packets", m.rtcp_packets},
+                             {"unknown_ssrc", m.unknown_ssrc},
+                             {"rtx_received", m.rtx_received},
+                             {"rtx_duplicates", m.rtx_duplicates},
+                             {"forwarded", m.forwarded},
+                             {"nacks_received", m.nacks_received},
+                             {"retransmitted", m.retransmitted},
+                             {"nacks_ignored", m.nacks_ignored},
+                             {"plis_received", m.plis_received},
+                             {"rembs_received", m.rembs_received},
+                             {"downlink_estimate_bps", m.downlink_estimate_bps},
+                             {"keyframe_requests_sent", m.keyframe_requests_sent},
+                             {"nacks_sent", m.nacks_sent},
+                             {"twcc_feedback_sent", m.twcc_feedback_sent},
+                             {"offers_sent", m.offers_sent},
+                             {"published_tracks", p.published_tracks},
+                             {"subscriptions", p.subscriptions},
+                             {"active_subscriptions", p.active_subscriptions}};
+          json::object po{{"self_id", p.self_id}, {"transport", std::move(tr)}, {"media", std::move(media)}};
+          g->rooms[p.room_id].push_back(std::move(po));
+        }
+        g->workers[s->index] = std::move(w);
         if (--g->pending > 0) return;
         json::array rooms;
         for (auto& [id, ps] : g->rooms) rooms.push_back(json::object{{"room_id", id}, {"participants", std::move(ps)}});

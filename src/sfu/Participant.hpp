@@ -94,11 +94,17 @@ class Participant {
   std::unique_ptr<rtp::TwccRecorder> twcc;
 
   util::Timestamp next_report{};
+  /// Where in each report interval this participant's reports fall (a
+  /// multiple of the timer granularity), so that a worker's participants do
+  /// not all report in the same timer round.
+  util::Duration report_phase{};
   /// Cached timer bounds of this participant (WorkerCore::touch keeps them):
   /// `due` is when its earliest timer may run, `deadline` when one must run.
   /// Work between the two rides on a wakeup that happens anyway.
   util::Timestamp due = util::kNever;
   util::Timestamp deadline = util::kNever;
+  /// Its entry in the worker's timer table (WorkerCore::timers_).
+  size_t timer_slot = 0;
   /// Queued in WorkerCore's list of participants with control output to flush.
   bool flush_pending = false;
   /// True once the transport died or the participant left; removed after the round.

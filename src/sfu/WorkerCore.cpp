@@ -46,6 +46,12 @@ constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 /// NACKs and transport timers (DTLS, consent) get no slack.
 constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
 constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
+/// The first time after `now` that is `phase` into a report interval.
+util::Timestamp next_report_slot(util::Timestamp now, util::Duration phase) {
+  util::Timestamp start = now - now.time_since_epoch() % kReportInterval;
+  util::Timestamp t = start + phase;
+  return t > now ? t : t + kReportInterval;
+}
 /// Media packets of one receive batch held for the fan-out at its end (a
 /// worker's batch is 64 datagrams; past this, packets are forwarded at once).
 constexpr size_t kMaxPendingMedia = 256;
@@ -107,13 +113,20 @@ void WorkerCore::join(util::Timestamp now, ConnId conn, const std::string& room_
   }
   auto p = std::make_unique<Participant>(conn, self_id, std::move(transport), std::move(negotiator),
                                          rng_->u32() | 1, rng_->alnum(16));
-  // Reports of every participant fall due on the same 500 ms grid, so one timer
-  // round serves them all instead of one wakeup per participant.
-  auto phase = now.time_since_epoch() % kReportInterval;
-  p->next_report = now - phase + kReportInterval;
+  // Each participant reports in one of the interval's 5 ms timer slots, drawn
+  // at random: a timer round serves the participants of its slot, and a
+  // worker with a thousand participants builds and encrypts a few reports per
+  // round instead of a thousand in one round every 500 ms, which held media
+  // up for several ms each time. Spreading them also keeps the reports of
+  // many participants from being synchronised (RFC 3550 §6.3.5).
+  constexpr auto slots = uint32_t(kReportInterval / kTimerGranularity);
+  p->report_phase = kTimerGranularity * (rng_->u32() % slots);
+  p->next_report = next_report_slot(now, p->report_phase);
   Participant* raw = p.get();
   room->participants.emplace(conn, std::move(p));
   by_conn_[conn] = {room.get(), raw};
+  raw->timer_slot = timers_.size();
+  timers_.push_back({util::kNever, util::kNever, raw});
   by_ufrag_[creds.ufrag] = raw;
   touch(*raw);
   log()->debug("conn {}: \"{}\" joined room \"{}\" on this worker (ufrag {})", conn, self_id, room_id, creds.ufrag);
@@ -216,6 +229,11 @@ void WorkerCore::remove(ConnId conn) {
   by_ufrag_.erase(p->transport().local_ufrag());
   by_addr_.erase_value(p);
   by_conn_.erase(it);
+  // Swap-remove from the timer table.
+  TimerSlot& slot = timers_[p->timer_slot];
+  slot = timers_.back();
+  slot.participant->timer_slot = p->timer_slot;
+  timers_.pop_back();
   room->participants.erase(conn);
   if (room->participants.empty()) {
     std::string id = room->id;  // the key must outlive the node it names
@@ -655,7 +673,7 @@ void WorkerCore::drain_events(util::Timestamp, Participant& p, util::DatagramSin
 // ---------------------------------------------------------------------------
 // Timers
 
-void WorkerCore::update_deadlines(Participant& p) const {
+void WorkerCore::update_deadlines(Participant& p) {
   util::Timestamp due = p.transport().poll_timeout();
   util::Timestamp must = due;
   if (p.transport().connected() && !p.closing) {
@@ -675,6 +693,8 @@ void WorkerCore::update_deadlines(Participant& p) const {
   }
   p.due = due;
   p.deadline = must;
+  timers_[p.timer_slot].due = due;
+  timers_[p.timer_slot].deadline = must;
 }
 
 void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out) {
@@ -702,7 +722,7 @@ void WorkerCore::on_participant_timeout(util::Timestamp now, Participant& p, uti
   }
   if (now >= p.next_report) {
     p.next_report += kReportInterval;
-    if (p.next_report <= now) p.next_report = now - now.time_since_epoch() % kReportInterval + kReportInterval;
+    if (p.next_report <= now) p.next_report = next_report_slot(now, p.report_phase);
     send_reports(now, p, out);
   }
 }
@@ -750,9 +770,11 @@ void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
   forward_pending(now, out);  // timers (sender reports) see the batch's media sent
   util::Timestamp next = util::kNever;
   util::Timestamp next_due = util::kNever;
-  for (auto& [conn, e] : by_conn_) {
-    Participant& p = *e.participant;
-    if (p.due <= now) {
+  // Participants are only removed after the round (dead_), so the table does
+  // not change under this loop.
+  for (const TimerSlot& t : timers_) {
+    if (t.due <= now) {
+      Participant& p = *t.participant;
       on_participant_timeout(now, p, out);
       update_deadlines(p);
       if (!p.flush_pending && p.transport().has_pending_output()) {
@@ -760,8 +782,8 @@ void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
         pending_flush_.push_back(&p);
       }
     }
-    next = util::earliest(next, p.deadline);
-    next_due = util::earliest(next_due, p.due);
+    next = util::earliest(next, t.deadline);
+    next_due = util::earliest(next_due, t.due);
   }
   next_deadline_ = next;
   next_due_ = next_due;

@@ -140,7 +140,7 @@ class WorkerCore {
   void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);
   void send_reports(util::Timestamp now, Participant& p, util::DatagramSink& out);
   /// Sets p.due and p.deadline from its timers.
-  void update_deadlines(Participant& p) const;
+  void update_deadlines(Participant& p);
   /// After anything happened to `p`: refreshes its cached deadline and queues
   /// its control output. Keeps per-batch work independent of the number of
   /// participants on the worker.
@@ -153,6 +153,13 @@ class WorkerCore {
   std::unique_ptr<util::Random> rng_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   std::unordered_map<ConnId, Entry> by_conn_;
+  /// Every participant's timer deadlines, densely packed: a timer round scans
+  /// this (24 bytes a participant, in cache) instead of every Participant.
+  struct TimerSlot {
+    util::Timestamp due, deadline;
+    Participant* participant;
+  };
+  std::vector<TimerSlot> timers_;
   std::unordered_map<std::string, Participant*> by_ufrag_;
   util::AddrMap<Participant> by_addr_;  ///< validated source addresses
   std::vector<std::string> candidates_;
