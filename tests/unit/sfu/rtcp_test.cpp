@@ -243,6 +243,46 @@ TEST(Rtcp, SenderReportsCarryThePublishersClock) {
   }
 }
 
+// Every participant reports every 500 ms, but not all in the same timer round:
+// each has its own slot in the interval (RFC 3550 §6.3.5: reporters must not
+// synchronise). A worker that built a thousand compound packets in one round
+// held everyone's media up for milliseconds.
+TEST(Rtcp, ParticipantsReportInSlotsOfTheirOwn) {
+  Harness h(27);
+  Client& pub = h.add_client({.name = "pub"});
+  std::vector<Client*> viewers;
+  for (int i = 0; i < 24; ++i) viewers.push_back(&h.add_client({.name = "v" + std::to_string(i), .publish = false}));
+  h.join(pub);
+  for (Client* v : viewers) h.join(*v);
+  ASSERT_TRUE(h.connect_all());
+  pub.start_media(h.now());
+  h.run_for(1s);
+  const util::Timestamp from = h.now();
+  h.run_for(2s);
+
+  std::set<int64_t> first_report_ms;  // when each viewer got its first SR of the window
+  for (Client* v : viewers) {
+    SCOPED_TRACE(v->spec.name);
+    auto stream = v->stream_for("pub-video");
+    ASSERT_TRUE(stream);
+    std::vector<util::Timestamp> at;
+    for (const auto& sr : v->sender_reports(stream->ssrc))
+      if (sr.at >= from) at.push_back(sr.at);
+    // Still every 500 ms (the report timer may run up to 100 ms late to ride
+    // on a wakeup that media causes anyway).
+    ASSERT_GE(at.size(), 3u);
+    for (size_t i = 1; i < at.size(); ++i) {
+      EXPECT_GE(at[i] - at[i - 1], 400ms);
+      EXPECT_LE(at[i] - at[i - 1], 600ms);
+    }
+    first_report_ms.insert(util::to_micros(at.front() - from) / 1000);
+  }
+  // 24 viewers on one grid would all get theirs in the same round; spread
+  // over the interval they fall in many rounds (media wakes the worker about
+  // every 33 ms, so at most about 15 distinct times in 500 ms).
+  EXPECT_GE(first_report_ms.size(), 6u) << "reports are synchronised";
+}
+
 TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
   Call c(25);
   c.h.run_for(2s);
