@@ -165,7 +165,7 @@ void MediaEngine::leave(const signal::ParticipantKey& who) {
   });
 }
 
-void MediaEngine::collect_stats(std::function<void(std::string)> done) {
+void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)> done) {
   struct Gather {
     std::vector<json::object> workers;
     std::map<std::string, json::array> rooms;
@@ -181,8 +181,9 @@ void MediaEngine::collect_stats(std::function<void(std::string)> done) {
     // The worker only copies its counters (a few µs per participant); the JSON
     // is built here on the signaling thread, so that a monitoring poll of a
     // worker with a thousand participants does not hold its media up.
-    s->worker->post([this, s, g](util::Timestamp, net::Transmitter&) {
-      boost::asio::post(signaling_, [s, g, snaps = s->core->snapshot(), ws = s->core->stats(),
+    s->worker->post([this, s, g, with_rooms](util::Timestamp, net::Transmitter&) {
+      auto snapshot = with_rooms ? s->core->snapshot() : decltype(s->core->snapshot()){};
+      boost::asio::post(signaling_, [s, g, snaps = std::move(snapshot), ws = s->core->stats(),
                                      ss = s->worker->socket().stats(), wk = s->worker->stats(),
                                      d = s->worker->forward_delay(), participants = s->core->participant_count(),
                                      room_count = s->core->room_count()]() mutable {

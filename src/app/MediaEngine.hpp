@@ -41,7 +41,7 @@ class MediaEngine final : public signal::MediaBackend {
   void leave(const signal::ParticipantKey& who) override;
 
   /// Gathers a JSON snapshot of every worker; `done` runs on the signaling thread.
-  void collect_stats(std::function<void(std::string)> done);
+  void collect_stats(bool rooms, std::function<void(std::string)> done);
   size_t worker_count() const { return slots_.size(); }
   const std::vector<util::SocketAddr>& announced() const { return announce_; }
 

@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
     log->error("{}", r.error());
     return 1;
   }
-  server.stats_json_async = [&](std::function<void(std::string)> done) { media.collect_stats(std::move(done)); };
+  server.stats_json_async = [&](bool rooms, std::function<void(std::string)> done) {
+    media.collect_stats(rooms, std::move(done));
+  };
   server.health_json = [&] {
     return "\"rooms\":" + std::to_string(coordinator.room_count()) +
            ",\"participants\":" + std::to_string(coordinator.participant_count()) +

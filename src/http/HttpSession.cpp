@@ -84,7 +84,10 @@ void HttpSession::on_read(beast::error_code ec) {
     return;
   }
   if (path == "/stats" && server_.stats_json_async) {
-    server_.stats_json_async([self = shared_from_this(), version = req.version(), keep](std::string body) {
+    // ?rooms=0: only the workers' counters. A load generator or a monitor that
+    // polls often need not have a thousand participants' detail built.
+    bool rooms = target.find("rooms=0") == std::string_view::npos;
+    server_.stats_json_async(rooms, [self = shared_from_this(), version = req.version(), keep](std::string body) {
       self->respond(text_response(version, keep, bhttp::status::ok, "application/json", std::move(body) + "\n"), keep);
     });
     return;

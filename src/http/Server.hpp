@@ -44,8 +44,9 @@ class Server {
   /// Extra fields for GET /healthz (rooms, participants, media stats…).
   std::function<std::string()> health_json;
   /// Body for GET /stats, produced asynchronously (media workers are asked);
-  /// the callback must be invoked on this server's thread.
-  std::function<void(std::function<void(std::string)>)> stats_json_async;
+  /// the callback must be invoked on this server's thread. The flag is false
+  /// for GET /stats?rooms=0: worker counters only, no participant detail.
+  std::function<void(bool, std::function<void(std::string)>)> stats_json_async;
   /// Body for GET /metrics (Prometheus text format); 404 when unset.
   std::function<std::string()> metrics_text;
 

@@ -535,9 +535,16 @@ util::Result<Summary> LoadGenerator::run() {
     util::Timestamp wake = util::earliest(next_progress, drain_end == util::kNever ? stop_at : drain_end);
     if (st.peers.size() < st.plans.size()) wake = util::earliest(wake, start_time(st.peers.size()));
     wake = util::earliest(wake, st.timers.next());
-    int timeout_ms = 0;
-    if (wake > now) timeout_ms = int(std::min<int64_t>(1000, (util::to_micros(wake - now) + 999) / 1000));
-    int n = epoll_wait(st.epoll_fd, events.data(), int(events.size()), timeout_ms);
+    // The timeout in ns (epoll_pwait2), not whole ms: each publisher sends
+    // its frame when it is due, as independent clients would, instead of
+    // with every other frame due within the same millisecond.
+    timespec timeout{};
+    if (wake > now) {
+      int64_t ns = std::min<int64_t>(1'000'000'000, util::to_micros(wake - now) * 1000);
+      timeout.tv_sec = time_t(ns / 1'000'000'000);
+      timeout.tv_nsec = long(ns % 1'000'000'000);
+    }
+    int n = epoll_pwait2(st.epoll_fd, events.data(), int(events.size()), &timeout, nullptr);
     now = util::Clock::now();
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[size_t(i)].data.u64;

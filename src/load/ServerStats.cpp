@@ -47,6 +47,9 @@ util::Result<DelaySnapshot> fetch_delay_snapshot(const std::string& url, std::ch
   auto slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
   std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+  // Only the workers' counters: the histogram is there, and the server builds
+  // no participant detail in the middle of the measurement.
+  if (target.find('?') == std::string::npos) target += "?rooms=0";
   auto colon = hostport.rfind(':');
   std::string host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
   std::string port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);

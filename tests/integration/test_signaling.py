@@ -217,6 +217,29 @@ def test_http_static_files_health_and_traversal(server):
         assert e.value.code == 404
 
 
+def test_stats_lists_participants_and_rooms_0_leaves_them_out(server):
+    def get(path):
+        with urllib.request.urlopen(server.http + path, timeout=5) as r:
+            assert r.status == 200
+            return json.loads(r.read())
+
+    async def scenario():
+        ws, _ = await join(server.url, "statsroom", "carol")
+        full = get("/stats")
+        rooms = {r["room_id"]: [p["self_id"] for p in r["participants"]] for r in full["rooms"]}
+        assert rooms.get("statsroom") == ["carol"], full["rooms"]
+        assert sum(w["participants"] for w in full["workers"]) == 1
+        # Worker counters only (what a load generator polls in its measurement
+        # window): the same workers and histogram, no participant detail.
+        light = get("/stats?rooms=0")
+        assert light["rooms"] == []
+        assert [w["index"] for w in light["workers"]] == [w["index"] for w in full["workers"]]
+        assert all("forward_delay_us" in w and "wakeups" in w for w in light["workers"])
+        assert sum(w["participants"] for w in light["workers"]) == 1
+        await ws.close()
+    run(scenario())
+
+
 def test_websocket_on_other_paths_is_refused(server):
     async def scenario():
         with pytest.raises(Exception):
