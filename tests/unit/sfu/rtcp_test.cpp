@@ -246,7 +246,8 @@ TEST(Rtcp, SenderReportsCarryThePublishersClock) {
 // Every participant reports every 500 ms, but not all in the same timer round:
 // each has its own slot in the interval (RFC 3550 §6.3.5: reporters must not
 // synchronise). A worker that built a thousand compound packets in one round
-// held everyone's media up for milliseconds.
+// held everyone's media up for milliseconds. Leaving participants are taken
+// out of the worker's timer table without disturbing the others' timers.
 TEST(Rtcp, ParticipantsReportInSlotsOfTheirOwn) {
   Harness h(27);
   Client& pub = h.add_client({.name = "pub"});
@@ -281,6 +282,28 @@ TEST(Rtcp, ParticipantsReportInSlotsOfTheirOwn) {
   // over the interval they fall in many rounds (media wakes the worker about
   // every 33 ms, so at most about 15 distinct times in 500 ms).
   EXPECT_GE(first_report_ms.size(), 6u) << "reports are synchronised";
+
+  // Participants leave from the middle of the worker's timer table; everyone
+  // else's timers go on (reports every 500 ms, media flowing).
+  for (size_t i = 0; i < viewers.size(); i += 2) h.leave(*viewers[i]);
+  h.run_for(1s);
+  const util::Timestamp after = h.now();
+  h.run_for(2s);
+  for (size_t i = 1; i < viewers.size(); i += 2) {
+    Client* v = viewers[i];
+    SCOPED_TRACE(v->spec.name);
+    auto stream = v->stream_for("pub-video");
+    ASSERT_TRUE(stream);
+    size_t reports = 0, media = 0, media_before = 0;
+    for (const auto& sr : v->sender_reports(stream->ssrc)) reports += sr.at >= after;
+    for (const auto& r : v->rtp_from(stream->ssrc)) {
+      media += r.at >= after;
+      media_before += r.at >= from && r.at < from + 2s;
+    }
+    EXPECT_GE(reports, 3u);
+    EXPECT_GT(media_before, 20u);
+    EXPECT_GE(media * 10, media_before * 9) << "media slowed down after the others left";
+  }
 }
 
 TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
