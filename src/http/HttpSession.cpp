@@ -2,6 +2,9 @@
 
 #include <boost/beast/websocket.hpp>
 
+#include <optional>
+#include <string_view>
+
 #include "http/Server.hpp"
 #include "http/StaticFiles.hpp"
 #include "http/WebSocketSession.hpp"
@@ -26,6 +29,22 @@ bhttp::response<bhttp::string_body> text_response(unsigned version, bool keep_al
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
+}
+
+/// The value of `name` in a request target's query ("a=1&b=2"), or nullopt.
+std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 }  // namespace
 
@@ -86,7 +105,14 @@ void HttpSession::on_read(beast::error_code ec) {
   if (path == "/stats" && server_.stats_json_async) {
     // ?rooms=0: only the workers' counters. A load generator or a monitor that
     // polls often need not have a thousand participants' detail built.
-    bool rooms = target.find("rooms=0") == std::string_view::npos;
+    auto rooms_param = query_param(target, "rooms");
+    if (rooms_param && *rooms_param != "0" && *rooms_param != "1") {
+      respond(text_response(req.version(), keep, bhttp::status::bad_request, "text/plain",
+                            "/stats: rooms must be 0 (worker counters only) or 1 (with every participant)\n"),
+              keep);
+      return;
+    }
+    bool rooms = !rooms_param || *rooms_param == "1";
     server_.stats_json_async(rooms, [self = shared_from_this(), version = req.version(), keep](std::string body) {
       self->respond(text_response(version, keep, bhttp::status::ok, "application/json", std::move(body) + "\n"), keep);
     });

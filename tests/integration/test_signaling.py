@@ -236,6 +236,12 @@ def test_stats_lists_participants_and_rooms_0_leaves_them_out(server):
         assert [w["index"] for w in light["workers"]] == [w["index"] for w in full["workers"]]
         assert all("forward_delay_us" in w and "wakeups" in w for w in light["workers"])
         assert sum(w["participants"] for w in light["workers"]) == 1
+        # A value that means nothing is refused with the reason, not guessed at.
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(server.http + "/stats?rooms=yes", timeout=5)
+        assert e.value.code == 400
+        assert b"rooms must be 0" in e.value.read()
+        assert [p["self_id"] for r in get("/stats?rooms=1")["rooms"] for p in r["participants"]] == ["carol"]
         await ws.close()
     run(scenario())
 
