@@ -17,6 +17,18 @@ const auto& log() {
   static auto l = util::logger("media");
   return l;
 }
+
+/// A latency histogram as /stats shows it: quantiles, and the non-empty
+/// buckets ([upper bound µs, count]) so that a client can take the difference
+/// of two snapshots for a window of its own.
+json::object histogram_json(const util::LatencyHistogram& h) {
+  json::array buckets;
+  for (size_t i = 0; i < util::LatencyHistogram::kBuckets; ++i)
+    if (uint64_t c = h.bucket_count(i)) buckets.push_back(json::array{util::LatencyHistogram::upper_bound(i), c});
+  return json::object{{"count", h.count()},         {"p50", h.quantile(0.5)},  {"p90", h.quantile(0.9)},
+                      {"p99", h.quantile(0.99)},     {"p999", h.quantile(0.999)}, {"max", h.max()},
+                      {"buckets", std::move(buckets)}};
+}
 }  // namespace
 
 /// One worker: its sans-IO core, and the adapter the I/O shell drives.
@@ -185,7 +197,7 @@ void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)
       auto snapshot = with_rooms ? s->core->snapshot() : decltype(s->core->snapshot()){};
       boost::asio::post(signaling_, [s, g, snaps = std::move(snapshot), ws = s->core->stats(),
                                      ss = s->worker->socket().stats(), wk = s->worker->stats(),
-                                     d = s->worker->forward_delay(), participants = s->core->participant_count(),
+                                     d = s->worker->forward_delay(), rw = s->worker->receive_wait(), participants = s->core->participant_count(),
                                      room_count = s->core->room_count()]() mutable {
         json::object w{{"index", s->index},
                        {"udp_port", s->worker->socket().local_address().port()},
@@ -203,16 +215,11 @@ void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)
                        {"tx_gso_refused", ss.tx_gso_refused},
                        {"wakeups", wk.wakeups},
                        {"timer_rounds", wk.timer_rounds}};
-        // Time in the server per forwarded datagram (kernel arrival to sendmmsg),
-        // since start; "buckets" ([upper bound µs, count], non-empty only) lets a
-        // client take the difference of two snapshots for a window of its own.
-        json::array buckets;
-        for (size_t i = 0; i < util::LatencyHistogram::kBuckets; ++i)
-          if (uint64_t c = d.bucket_count(i)) buckets.push_back(json::array{util::LatencyHistogram::upper_bound(i), c});
-        w["forward_delay_us"] = json::object{{"count", d.count()},      {"p50", d.quantile(0.5)},
-                                             {"p90", d.quantile(0.9)},  {"p99", d.quantile(0.99)},
-                                             {"p999", d.quantile(0.999)}, {"max", d.max()},
-                                             {"buckets", std::move(buckets)}};
+        // Time in the server per forwarded datagram (kernel arrival to
+        // sendmmsg), since start.
+        w["forward_delay_us"] = histogram_json(d);
+        // Its first part: arrival to the recvmmsg that read the datagram.
+        w["receive_wait_us"] = histogram_json(rw);
         for (const auto& p : snaps) {
           const auto& t = p.transport;
           json::object tr{{"state", p.transport_state},

@@ -654,7 +654,10 @@ util::Result<Summary> LoadGenerator::run() {
   if (delay_before.valid() && delay_after.valid()) {
     auto before = delay_before.get();
     auto after = delay_after.get();
-    if (before && after) steady.server_delay_us = window_quantiles(*before, *after);
+    if (before && after) {
+      steady.server_delay_us = window_quantiles(before->buckets, after->buckets);
+      steady.server_wait_us = window_quantiles(before->wait_buckets, after->wait_buckets);
+    }
     else steady.server_delay_error = before ? after.error() : before.error();
   } else if (!config_.server_stats_url.empty()) {
     steady.server_delay_error = "no steady window";

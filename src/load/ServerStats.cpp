@@ -22,19 +22,32 @@ util::Result<DelaySnapshot> parse_delay_snapshot(std::string_view text) {
   if (workers == nullptr || !workers->is_array()) return util::make_error("the stats document has no workers");
   DelaySnapshot snap;
   bool any = false;
-  for (const auto& w : workers->as_array()) {
-    const auto* d = w.is_object() ? w.as_object().if_contains("forward_delay_us") : nullptr;
+  // Adds one histogram's buckets to `into`; false (with the reason) if malformed.
+  auto add = [](const json::value& w, std::string_view key, Buckets& into, std::string& why) {
+    const auto* d = w.is_object() ? w.as_object().if_contains(key) : nullptr;
     const auto* b = d && d->is_object() ? d->as_object().if_contains("buckets") : nullptr;
-    if (b == nullptr || !b->is_array()) continue;
-    any = true;
+    if (b == nullptr || !b->is_array()) return false;
     for (const auto& pair : b->as_array()) {
       const auto* a = pair.if_array();
-      if (a == nullptr || a->size() != 2) return util::make_error("a forward_delay_us bucket is not [bound, count]");
+      if (a == nullptr || a->size() != 2) {
+        why = "a " + std::string(key) + " bucket is not [bound, count]";
+        return false;
+      }
       auto bound = json::try_value_to<uint64_t>((*a)[0]);
       auto count = json::try_value_to<uint64_t>((*a)[1]);
-      if (!bound || !count) return util::make_error("a forward_delay_us bucket is not two unsigned numbers");
-      snap.buckets[*bound] += *count;
+      if (!bound || !count) {
+        why = "a " + std::string(key) + " bucket is not two unsigned numbers";
+        return false;
+      }
+      into[*bound] += *count;
     }
+    return true;
+  };
+  std::string why;
+  for (const auto& w : workers->as_array()) {
+    if (add(w, "forward_delay_us", snap.buckets, why)) any = true;
+    add(w, "receive_wait_us", snap.wait_buckets, why);
+    if (!why.empty()) return util::make_error(why);
   }
   if (!any) return util::make_error("the server reports no forward_delay_us (not Switchboard, or too old)");
   return snap;
@@ -73,12 +86,12 @@ util::Result<DelaySnapshot> fetch_delay_snapshot(const std::string& url, std::ch
   }
 }
 
-DelayQuantiles window_quantiles(const DelaySnapshot& before, const DelaySnapshot& after) {
+DelayQuantiles window_quantiles(const Buckets& before, const Buckets& after) {
   std::vector<std::pair<uint64_t, uint64_t>> diff;
   DelayQuantiles q;
-  for (const auto& [bound, count] : after.buckets) {
-    auto it = before.buckets.find(bound);
-    uint64_t prev = it == before.buckets.end() ? 0 : it->second;
+  for (const auto& [bound, count] : after) {
+    auto it = before.find(bound);
+    uint64_t prev = it == before.end() ? 0 : it->second;
     if (count > prev) {
       diff.emplace_back(bound, count - prev);
       q.count += count - prev;

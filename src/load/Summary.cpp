@@ -7,6 +7,9 @@ namespace sb::load {
 
 namespace {
 boost::json::object quantiles(const Quantiles& q) { return {{"p50", q.p50}, {"p99", q.p99}, {"max", q.max}}; }
+boost::json::object quantiles(const DelayQuantiles& q) {
+  return {{"count", q.count}, {"p50", q.p50}, {"p90", q.p90}, {"p99", q.p99}, {"p999", q.p999}, {"max", q.max}};
+}
 }  // namespace
 
 std::string Summary::to_json() const {
@@ -54,13 +57,8 @@ std::string Summary::to_json() const {
         {"delay_us", quantiles(steady.delay_us)},
         {"server_cpu_s", steady.server_cpu_s},
         {"media_thread_cpu_s", steady.media_thread_cpu_s},
-        {"server_delay_us",
-         {{"count", steady.server_delay_us.count},
-          {"p50", steady.server_delay_us.p50},
-          {"p90", steady.server_delay_us.p90},
-          {"p99", steady.server_delay_us.p99},
-          {"p999", steady.server_delay_us.p999},
-          {"max", steady.server_delay_us.max}}},
+        {"server_delay_us", quantiles(steady.server_delay_us)},
+        {"server_wait_us", quantiles(steady.server_wait_us)},
         {"server_delay_error", steady.server_delay_error}}},
   };
   return boost::json::serialize(o);

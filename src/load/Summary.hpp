@@ -30,6 +30,9 @@ struct SteadyWindow {
   /// With --server-stats: the server's own time-in-server distribution over the
   /// window (kernel receive to sendmmsg, µs); count 0 when not read.
   DelayQuantiles server_delay_us;
+  /// Its first part: kernel receive to the server's recvmmsg (waking up, and
+  /// the work queued ahead of the datagram).
+  DelayQuantiles server_wait_us;
   std::string server_delay_error;  ///< why it could not be read, if asked for
 };
 

@@ -70,6 +70,10 @@ class Worker final : public Transmitter {
   /// sendmmsg that carried what it caused (forwarded media, retransmissions),
   /// in µs: queueing, processing and batching inside the server. Worker thread only.
   const util::LatencyHistogram& forward_delay() const { return delay_; }
+  /// The first part of that: arrival at the socket to the recvmmsg that read
+  /// it, in µs. Waking the thread and work queued ahead of the datagram (the
+  /// batch before it) both show here; processing does not. Worker thread only.
+  const util::LatencyHistogram& receive_wait() const { return wait_; }
 
   // Transmitter
   util::MutableBytes reserve() override;
@@ -93,6 +97,7 @@ class Worker final : public Transmitter {
   SendQueue send_;
   WorkerStats stats_;
   util::LatencyHistogram delay_;
+  util::LatencyHistogram wait_;
   int64_t origin_ns_ = 0;  ///< arrival time of the datagram being handled (0: none)
 
   std::mutex post_mutex_;

@@ -17,13 +17,34 @@ TEST(ServerStats, SumsWorkersAndTakesTheWindowBetweenTwoSnapshots) {
       {"forward_delay_us":{"count":1,"buckets":[[10,1]]}}],"rooms":[]})");
   ASSERT_TRUE(after) << after.error();
   // In the window: 50 at ≤10 µs, 49 at ≤100 µs, 1 at ≤1000 µs.
-  auto q = window_quantiles(*before, *after);
+  auto q = window_quantiles(before->buckets, after->buckets);
   EXPECT_EQ(q.count, 100u);
   EXPECT_EQ(q.p50, 100u);
   EXPECT_EQ(q.p90, 100u);
   EXPECT_EQ(q.p99, 1000u);
   EXPECT_EQ(q.max, 1000u);
-  EXPECT_EQ(window_quantiles(*after, *after).count, 0u);
+  EXPECT_EQ(window_quantiles(after->buckets, after->buckets).count, 0u);
+  // A server without receive_wait_us still gives the forward delay.
+  EXPECT_TRUE(after->wait_buckets.empty());
+}
+
+TEST(ServerStats, ReadsTheReceiveWaitBesideTheForwardDelay) {
+  auto before = parse_delay_snapshot(R"({"workers":[
+      {"forward_delay_us":{"buckets":[[100,1]]},"receive_wait_us":{"buckets":[[40,1]]}}]})");
+  ASSERT_TRUE(before) << before.error();
+  auto after = parse_delay_snapshot(R"({"workers":[
+      {"forward_delay_us":{"buckets":[[100,11]]},"receive_wait_us":{"buckets":[[40,9],[90,2]]}},
+      {"forward_delay_us":{"buckets":[[200,1]]},"receive_wait_us":{"buckets":[[50,1]]}}]})");
+  ASSERT_TRUE(after) << after.error();
+  // In the window: waits of 8 at ≤40, 1 at ≤50, 2 at ≤90 µs.
+  auto w = window_quantiles(before->wait_buckets, after->wait_buckets);
+  EXPECT_EQ(w.count, 11u);
+  EXPECT_EQ(w.p50, 40u);
+  EXPECT_EQ(w.p90, 90u);
+  EXPECT_EQ(w.max, 90u);
+  auto bad = parse_delay_snapshot(R"({"workers":[{"forward_delay_us":{"buckets":[]},"receive_wait_us":{"buckets":[[1,-2]]}}]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("receive_wait_us"), std::string::npos) << bad.error();
 }
 
 TEST(ServerStats, RejectsDocumentsWithoutTheHistogramWithAReason) {
