@@ -80,7 +80,7 @@ UdpSocket::~UdpSocket() {
 }
 
 UdpSocket::UdpSocket(UdpSocket&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), v6_(o.v6_), local_(o.local_), stats_(o.stats_),
+    : fd_(std::exchange(o.fd_, -1)), v6_(o.v6_), local_(o.local_), stats_(o.stats_), gso_(o.gso_),
       send_hdrs_(std::exchange(o.send_hdrs_, nullptr)) {}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
@@ -92,6 +92,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
     local_ = o.local_;
     stats_ = o.stats_;
     send_hdrs_ = std::exchange(o.send_hdrs_, nullptr);
+    gso_ = o.gso_;
   }
   return *this;
 }

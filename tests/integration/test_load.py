@@ -8,8 +8,11 @@ the publisher's VP8 stream, nothing is lost, and the one-way delay through the s
 import json
 import os
 import subprocess
+import urllib.request
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, ServerProcess
 
 LOAD_BIN = os.environ.get("SWITCHBOARD_LOAD_BIN", str(ROOT / "build" / "src" / "load" / "switchboard-load"))
 
@@ -41,3 +44,28 @@ def test_one_publisher_five_subscribers(server):
     assert s["loss_fraction"] < 0.01, context
     assert 0 < s["delay_us"]["p50"] < 5000, context
     assert s["join_ms"]["p50"] > 0, context
+
+
+@pytest.mark.parametrize("gso", ["on", "off"])
+def test_udp_gso_flag_decides_how_copies_leave(gso):
+    """`--udp-gso off` sends every copy as a datagram of its own; `on` (the
+    default) lets a subscriber's copies of a frame leave as one UDP_SEGMENT send.
+    Either way every subscriber gets the whole stream."""
+    s = ServerProcess("--udp-gso", gso, "--workers", "1")
+    try:
+        code, summary, stderr = run_load(s.url, "--rooms", "1", "--publishers", "1", "--subscribers", "3",
+                                         "--duration", "3")
+        with urllib.request.urlopen(s.http + "/stats?rooms=0", timeout=5) as r:
+            stats = json.load(r)
+    finally:
+        assert s.stop() == 0, s.log()[-3000:]
+    context = f"summary: {json.dumps(summary, indent=1)}\nstderr:\n{stderr}\nstats: {stats}"
+    assert code == 0 and summary["receiving"] == 3, context
+    assert summary["loss_fraction"] < 0.01, context
+    (w,) = stats["workers"]
+    assert w["tx_packets"] > 3 * 200, context  # ~100 video packets/s to each of 3 subscribers
+    if gso == "on":
+        # A 1 Mbit/s frame is several packets: most copies leave in GSO sends.
+        assert w["tx_gso_segments"] > w["tx_packets"] // 2, context
+    else:
+        assert w["tx_gso_segments"] == 0, context

@@ -144,6 +144,26 @@ TEST(UdpSocket, WithoutGsoTheSameDatagramsArrive) {
   EXPECT_EQ(tx->stats().tx_packets, std::size(kPattern));
 }
 
+TEST(UdpSocket, GsoOffSurvivesAMove) {
+  // The server sets the flag right after bind() and then moves the socket into
+  // its worker: the setting must travel with it.
+  auto bound = UdpSocket::bind(loopback());
+  auto a = UdpSocket::bind(loopback());
+  auto b = UdpSocket::bind(loopback());
+  ASSERT_TRUE(bound && a && b);
+  bound->set_gso(false);
+  UdpSocket moved(std::move(*bound));
+  EXPECT_FALSE(moved.gso());
+  UdpSocket assigned = std::move(*UdpSocket::bind(loopback()));
+  assigned = std::move(moved);
+  EXPECT_FALSE(assigned.gso());
+  UdpSocket* rx[2] = {&*a, &*b};
+  std::vector<size_t> order;
+  auto sent = send_pattern(assigned, rx, &order);
+  expect_received_in_order(rx, sent, order);
+  EXPECT_EQ(assigned.stats().tx_gso_segments, 0u);
+}
+
 TEST(UdpSocket, DualStackSocketSendsGsoRunsToIPv4Peers) {
   auto any = UdpSocket::bind(util::SocketAddr::v6({}, 0));
   auto a = UdpSocket::bind(loopback());
