@@ -58,6 +58,13 @@ struct LoadConfig {
   SocketMode sockets = SocketMode::kAuto;
   /// How long a participant may take from joinRoom to a connected transport.
   double connect_timeout_s = 15;
+  /// Receive moderation, as a NIC's interrupt coalescing: once datagrams have
+  /// arrived, the generator reads its sockets again this many µs later instead
+  /// of sleeping on them, as long as each look finds more. On one machine the
+  /// kernel charges the sender for waking the receiver, so a generator woken by
+  /// every burst makes the server under test pay for it. 0: wake on every
+  /// datagram. Delays are measured from kernel receive timestamps either way.
+  int rx_moderation_us = 250;
   /// Receivers send transport-wide CC feedback every 50 ms, as browsers do
   /// (off: only receiver reports and NACKs, a lighter generator).
   bool twcc_feedback = true;

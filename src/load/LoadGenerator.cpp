@@ -53,6 +53,30 @@ constexpr int kMaxBatchesPerRound = 4;
 /// kSharedToken + k shared socket k.
 constexpr uint64_t kSharedToken = uint64_t(1) << 32;
 
+int64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+/// When a datagram arrived, on the steady clock, from its kernel receive
+/// timestamp (CLOCK_REALTIME) and the two clocks read together now; `now` when
+/// the kernel gave none. Delays and loss timers then do not depend on when the
+/// generator got round to reading.
+util::Timestamp arrival(util::Timestamp now, int64_t real_now_ns, int64_t rx_ns) {
+  if (rx_ns <= 0 || rx_ns > real_now_ns) return now;
+  return now - std::chrono::duration_cast<util::Duration>(std::chrono::nanoseconds(real_now_ns - rx_ns));
+}
+/// An epoll_pwait2 timeout from now until `at` (at most 1 s; zero if past).
+timespec timeout_of(util::Timestamp now, util::Timestamp at) {
+  timespec t{};
+  if (at > now) {
+    int64_t ns = std::min<int64_t>(1'000'000'000, std::chrono::duration_cast<std::chrono::nanoseconds>(at - now).count());
+    t.tv_sec = time_t(ns / 1'000'000'000);
+    t.tv_nsec = long(ns % 1'000'000'000);
+  }
+  return t;
+}
+
 const auto& log() {
   static auto l = util::logger("load");
   return l;
@@ -186,6 +210,7 @@ struct LoadGenerator::State {
   uint32_t first_ip = 0;
   uint64_t stray_datagrams = 0;  // to a shared socket, for no participant of it
   int epoll_fd = -1;
+  int quiet_epoll_fd = -1;  ///< signaling alone: the sleep between moderated reads
   int wake_fd = -1;
   uint64_t errors = 0;
   std::vector<std::string> error_messages;
@@ -196,6 +221,7 @@ struct LoadGenerator::State {
   ~State() {
     signaling.reset();
     if (epoll_fd >= 0) ::close(epoll_fd);
+    if (quiet_epoll_fd >= 0) ::close(quiet_epoll_fd);
     if (wake_fd >= 0) ::close(wake_fd);
   }
 
@@ -252,6 +278,7 @@ struct LoadGenerator::State {
     } else {
       auto socket = net::UdpSocket::bind(bind_addr);
       if (!socket) return util::make_error(socket.error());
+      socket->enable_rx_timestamps();
       if (auto r = watch(socket->fd(), i + 1); !r) return r;
       local = socket->local_address();
       sockets.push_back(std::move(socket.value()));
@@ -273,28 +300,36 @@ struct LoadGenerator::State {
   }
 
   /// Everything waiting on participant i's own socket.
-  void receive_own(size_t i) {
+  size_t receive_own(size_t i) {
     VirtualPeer& p = *peers[i];
     net::UdpSocket& socket = sockets[i];
     sender.use(socket);
+    size_t got = 0;
     for (;;) {
       size_t n = socket.receive(recv);
       if (n == 0) break;
+      got += n;
       util::Timestamp now = util::Clock::now();
-      for (size_t j = 0; j < n; ++j) p.on_datagram(now, recv.from(j), recv.data(j), sender);
+      const int64_t real_ns = realtime_ns();
+      for (size_t j = 0; j < n; ++j)
+        p.on_datagram(arrival(now, real_ns, recv.rx_time_ns(j)), recv.from(j), recv.data(j), sender);
       if (n < net::kBatchSize) break;
     }
     touch(i);
+    return got;
   }
 
   /// Everything waiting on shared socket k, handed to the participants by the
   /// address each datagram was sent to.
-  void receive_shared(size_t k) {
+  size_t receive_shared(size_t k) {
     SharedSocket& socket = shared[k];
+    size_t got = 0;
     for (int round = 0; round < kMaxBatchesPerRound; ++round) {
       size_t n = socket.receive(shared_recv);
       if (n == 0) break;
+      got += n;
       util::Timestamp now = util::Clock::now();
+      const int64_t real_ns = realtime_ns();
       for (size_t j = 0; j < n; ++j) {
         auto data = shared_recv.data(j);
         if (data.empty()) continue;
@@ -306,11 +341,12 @@ struct LoadGenerator::State {
         VirtualPeer& p = *peers[i];
         const util::Timestamp before = p.deadline();
         sender.use(socket, shared_recv.local_ip(j));
-        p.on_datagram(now, shared_recv.from(j), data, sender);
+        p.on_datagram(arrival(now, real_ns, shared_recv.rx_time_ns(j)), shared_recv.from(j), data, sender);
         if (p.deadline() != before) touch(i);
       }
       if (n < kSharedBatchSize) break;
     }
+    return got;
   }
 
   void handle_signaling(util::Timestamp now, bool closing) {
@@ -371,12 +407,14 @@ util::Result<Summary> LoadGenerator::run() {
   st.bind_addr = *bind_addr;
 
   st.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  st.quiet_epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   st.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (st.epoll_fd < 0 || st.wake_fd < 0) return util::make_error("epoll/eventfd failed");
+  if (st.epoll_fd < 0 || st.quiet_epoll_fd < 0 || st.wake_fd < 0) return util::make_error("epoll/eventfd failed");
   epoll_event wake_ev{};
   wake_ev.events = EPOLLIN;
   wake_ev.data.u64 = 0;
   epoll_ctl(st.epoll_fd, EPOLL_CTL_ADD, st.wake_fd, &wake_ev);
+  epoll_ctl(st.quiet_epoll_fd, EPOLL_CTL_ADD, st.wake_fd, &wake_ev);
 
   if (config_.target == Target::kJanus)
     st.signaling = std::make_unique<JanusSignaling>(url->host, url->port, url->target, st.wake_fd);
@@ -469,6 +507,8 @@ util::Result<Summary> LoadGenerator::run() {
   util::Timestamp next_settle_check = t0;
   double window_thread_cpu0 = 0;
   std::array<epoll_event, kMaxEpollEvents> events;
+  const util::Duration rx_moderation = std::chrono::microseconds(std::max(0, config_.rx_moderation_us));
+  bool moderating = false;  // the last look at the sockets found datagrams
 
   for (;;) {
     util::Timestamp now = util::Clock::now();
@@ -538,20 +578,30 @@ util::Result<Summary> LoadGenerator::run() {
     // The timeout in ns (epoll_pwait2), not whole ms: each publisher sends
     // its frame when it is due, as independent clients would, instead of
     // with every other frame due within the same millisecond.
-    timespec timeout{};
-    if (wake > now) {
-      int64_t ns = std::min<int64_t>(1'000'000'000, util::to_micros(wake - now) * 1000);
-      timeout.tv_sec = time_t(ns / 1'000'000'000);
-      timeout.tv_nsec = long(ns % 1'000'000'000);
+    int n;
+    if (moderating) {
+      // Receive moderation: datagrams came in the last look, so more are
+      // likely on their way. Sleep on signaling alone until the next look
+      // (the server's copies land meanwhile without waking us), then take
+      // whatever the sockets hold without waiting.
+      util::Timestamp look = util::earliest(wake, now + rx_moderation);
+      timespec until = timeout_of(now, look);
+      epoll_pwait2(st.quiet_epoll_fd, events.data(), 1, &until, nullptr);
+      const timespec zero{};
+      n = epoll_pwait2(st.epoll_fd, events.data(), int(events.size()), &zero, nullptr);
+    } else {
+      timespec timeout = timeout_of(now, wake);
+      n = epoll_pwait2(st.epoll_fd, events.data(), int(events.size()), &timeout, nullptr);
     }
-    int n = epoll_pwait2(st.epoll_fd, events.data(), int(events.size()), &timeout, nullptr);
     now = util::Clock::now();
+    size_t datagrams = 0;
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[size_t(i)].data.u64;
       if (id == 0) st.handle_signaling(now, false);
-      else if (id >= kSharedToken) st.receive_shared(size_t(id - kSharedToken));
-      else st.receive_own(size_t(id - 1));
+      else if (id >= kSharedToken) datagrams += st.receive_shared(size_t(id - kSharedToken));
+      else datagrams += st.receive_own(size_t(id - 1));
     }
+    moderating = rx_moderation > util::Duration::zero() && datagrams > 0;
     now = util::Clock::now();
     // Participants whose deadline passed, each once per round (one that is due
     // again at once waits for the next round).

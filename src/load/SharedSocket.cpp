@@ -28,6 +28,8 @@ const auto& log() {
 constexpr int kForcedBufferBytes = 32 << 20;
 constexpr int kBufferBytes = 8 << 20;
 constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in_pktinfo));
+/// Received datagrams carry their destination address and the kernel's receive time.
+constexpr size_t kRecvControlSpace = kPktinfoSpace + CMSG_SPACE(sizeof(timespec));
 
 uint32_t host_ip(const util::SocketAddr& a) {
   const auto& b = a.ip_bytes();
@@ -40,9 +42,10 @@ struct SharedRecvBatch::Buffers {
   std::array<size_t, kSharedBatchSize> lens{};
   std::array<util::SocketAddr, kSharedBatchSize> from{};
   std::array<uint32_t, kSharedBatchSize> local{};
+  std::array<int64_t, kSharedBatchSize> rx_ns{};
   std::array<sockaddr_in, kSharedBatchSize> names{};
   // uint64_t elements keep every control buffer aligned for cmsghdr.
-  std::array<std::array<uint64_t, (kPktinfoSpace + 7) / 8>, kSharedBatchSize> control{};
+  std::array<std::array<uint64_t, (kRecvControlSpace + 7) / 8>, kSharedBatchSize> control{};
   std::array<mmsghdr, kSharedBatchSize> msgs{};
   std::array<iovec, kSharedBatchSize> iov{};
 };
@@ -62,6 +65,7 @@ SharedRecvBatch::~SharedRecvBatch() = default;
 util::MutableBytes SharedRecvBatch::data(size_t i) { return {b_->bufs[i].data(), b_->lens[i]}; }
 const util::SocketAddr& SharedRecvBatch::from(size_t i) const { return b_->from[i]; }
 uint32_t SharedRecvBatch::local_ip(size_t i) const { return b_->local[i]; }
+int64_t SharedRecvBatch::rx_time_ns(size_t i) const { return b_->rx_ns[i]; }
 
 struct SharedSocket::SendBuffers {
   struct Slot {
@@ -106,6 +110,9 @@ util::Result<SharedSocket> SharedSocket::open() {
   int on = 1;
   if (::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) != 0)
     return util::make_error(std::string("IP_PKTINFO: ") + std::strerror(errno));
+  // Arrival times come from the kernel, so a delay measured here does not
+  // depend on when the generator got round to reading.
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
   // As net::UdpSocket: don't-fragment without path-MTU bookkeeping (RFC 6864 §4.1).
   int probe = IP_PMTUDISC_PROBE;
   ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
@@ -150,7 +157,7 @@ size_t SharedSocket::receive(SharedRecvBatch& batch) {
     // The kernel overwrites these (the rest stays as the constructor set it).
     auto& h = b.msgs[i].msg_hdr;
     h.msg_namelen = sizeof(sockaddr_in);
-    h.msg_controllen = kPktinfoSpace;
+    h.msg_controllen = kRecvControlSpace;
     h.msg_flags = 0;
   }
   int n = ::recvmmsg(fd_, b.msgs.data(), kSharedBatchSize, MSG_DONTWAIT, nullptr);
@@ -165,11 +172,16 @@ size_t SharedSocket::receive(SharedRecvBatch& batch) {
     auto& h = b.msgs[i].msg_hdr;
     b.lens[i] = b.msgs[i].msg_len;
     b.local[i] = 0;
+    b.rx_ns[i] = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
         in_pktinfo info;
         std::memcpy(&info, CMSG_DATA(c), sizeof(info));
         b.local[i] = ntohl(info.ipi_addr.s_addr);
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        b.rx_ns[i] = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
       }
     }
     const sockaddr_in& from = b.names[i];

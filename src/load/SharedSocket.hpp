@@ -36,6 +36,8 @@ class SharedRecvBatch {
   const util::SocketAddr& from(size_t i) const;
   /// The local IPv4 address datagram i was sent to, host byte order (0: unknown).
   uint32_t local_ip(size_t i) const;
+  /// When datagram i arrived (kernel timestamp, CLOCK_REALTIME ns; 0: unknown).
+  int64_t rx_time_ns(size_t i) const;
 
  private:
   friend class SharedSocket;

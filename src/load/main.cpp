@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "per-peer", "shared"}));
   app.add_option("--connect-timeout", cfg.connect_timeout_s, "seconds from start to a connected transport")
       ->capture_default_str();
+  app.add_option("--rx-moderation", cfg.rx_moderation_us,
+                 "µs between reads of the sockets while datagrams keep arriving (0: wake on each)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--server-pid", server_pid, "report this process's CPU time over the run (the server's)");
   app.add_option("--server-stats", cfg.server_stats_url,
                  "Switchboard's stats URL (http://host:port/stats): report the time packets spent in the server "
