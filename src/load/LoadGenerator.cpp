@@ -264,6 +264,23 @@ struct LoadGenerator::State {
   /// Re-reads participant i's deadline into the timer queue.
   void touch(size_t i) { timers.set(i, peers[i]->deadline()); }
 
+  /// Runs the participants whose deadline has passed, each once (one due again
+  /// at once waits for the next call), and sends what they queued. Called
+  /// between receive batches too: a publisher's frame leaves when it is due
+  /// even while the generator works off a burst of copies, as an independent
+  /// client's would. Otherwise frames due meanwhile leave together, the
+  /// server's copies of them come back together and take longer to read, and
+  /// the generator's publishers fall into step with one another.
+  void run_due(util::Timestamp now) {
+    due.clear();
+    while (timers.next() <= now) due.push_back(timers.pop());
+    for (size_t i : due) {
+      peers[i]->on_timeout(now, out_for(i));
+      touch(i);
+    }
+    sender.flush();
+  }
+
   util::Result<void> start_peer(size_t i) {
     util::SocketAddr local;
     if (shared_mode) {
@@ -344,6 +361,7 @@ struct LoadGenerator::State {
         p.on_datagram(arrival(now, real_ns, shared_recv.rx_time_ns(j)), shared_recv.from(j), data, sender);
         if (p.deadline() != before) touch(i);
       }
+      run_due(util::Clock::now());
       if (n < kSharedBatchSize) break;
     }
     return got;
@@ -600,17 +618,11 @@ util::Result<Summary> LoadGenerator::run() {
       if (id == 0) st.handle_signaling(now, false);
       else if (id >= kSharedToken) datagrams += st.receive_shared(size_t(id - kSharedToken));
       else datagrams += st.receive_own(size_t(id - 1));
+      if (id != 0 && id < kSharedToken) st.run_due(util::Clock::now());  // shared sockets do it per batch
     }
     moderating = rx_moderation > util::Duration::zero() && datagrams > 0;
     now = util::Clock::now();
-    // Participants whose deadline passed, each once per round (one that is due
-    // again at once waits for the next round).
-    st.due.clear();
-    while (st.timers.next() <= now) st.due.push_back(st.timers.pop());
-    for (size_t i : st.due) {
-      st.peers[i]->on_timeout(now, st.out_for(i));
-      st.touch(i);
-    }
+    st.run_due(now);
     if (now >= next_connect_check) {
       next_connect_check = now + kConnectCheckInterval;
       for (auto& p : st.peers)

@@ -262,8 +262,13 @@ void VirtualPeer::start_media(util::Timestamp now) {
   if (media_started_) return;
   media_started_ = true;
   media_start_ = now;
-  next_frame_ = now;
-  next_audio_ = now;
+  // Independent cameras are not in step: each publisher's frame clock starts at
+  // a random point of the frame interval. Starting all of them at connect time
+  // put them in step with the ramp instead (participants 10 ms apart, frames
+  // 33.3 ms apart: ten phases, a tenth of the publishers' frames at once).
+  const auto interval = std::chrono::microseconds(1'000'000 / std::max(1, config_.fps));
+  next_frame_ = now + std::chrono::microseconds(rng_.u64() % uint64_t(interval.count()));
+  next_audio_ = now + std::chrono::microseconds(rng_.u64() % uint64_t(util::to_micros(kAudioPacketTime)));
   next_sender_report_ = now + kReportInterval;
   keyframe_requested_ = true;
   if (config_.keyframe_interval > util::Duration::zero()) next_keyframe_ = now + config_.keyframe_interval;
