@@ -601,7 +601,17 @@ def scenario_bwe(out):
                 out["late_ramp_seconds"] = s["t"]
                 extra_until = min(extra_until, time.monotonic() + 2)
         out["sub_receives"] = receiving(sub.view(), "pub")
-        stats = room.stats()
+        # The subscriber's browser reports its downlink (REMB) once it has an
+        # estimate, about a second into the media; a quick ramp can end the run
+        # before that, so give it until then.
+        def sub_reported():
+            st = room.stats()
+            m = participant_media(st, "sub") or {}
+            return st if m.get("rembs_received", 0) > 0 else None
+        try:
+            stats, _ = wait_for("the subscriber's first REMB", 10, sub_reported, poll=0.5)
+        except TimeoutError:
+            stats = room.stats()
         out["pub_media"] = participant_media(stats, "pub")
         out["sub_media"] = participant_media(stats, "sub")
 
