@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "net/UdpSocket.hpp"
 #include "srtp/Profile.hpp"
 #include "srtp/LibSrtpSession.hpp"
 #include "srtp/Session.hpp"
@@ -518,8 +519,7 @@ void BM_WakeOnDatagram(benchmark::State& state) {
     epoll_event got;
     while (epoll_wait(ep, &got, 1, 1000) != 1) {
     }
-    timespec read_at{};
-    clock_gettime(CLOCK_REALTIME, &read_at);
+    const int64_t read_ns = sb::net::realtime_ns();
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -528,12 +528,8 @@ void BM_WakeOnDatagram(benchmark::State& state) {
     msg.msg_controllen = control.size();
     ssize_t n = ::recvmsg(ours, &msg, MSG_DONTWAIT);
     if (n > 0) ::sendto(ours, buf.data(), size_t(n), 0, reinterpret_cast<sockaddr*>(&waker), sizeof waker);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-      timespec arrived;
-      std::memcpy(&arrived, CMSG_DATA(c), sizeof arrived);
-      wake_ns.push_back((read_at.tv_sec - arrived.tv_sec) * 1'000'000'000 + (read_at.tv_nsec - arrived.tv_nsec));
-    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+      if (int64_t arrived = sb::net::rx_timestamp_ns(*c)) wake_ns.push_back(read_ns - arrived);
   }
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
   stop = true;

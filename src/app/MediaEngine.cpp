@@ -197,7 +197,8 @@ void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)
       auto snapshot = with_rooms ? s->core->snapshot() : decltype(s->core->snapshot()){};
       boost::asio::post(signaling_, [s, g, snaps = std::move(snapshot), ws = s->core->stats(),
                                      ss = s->worker->socket().stats(), wk = s->worker->stats(),
-                                     d = s->worker->forward_delay(), rw = s->worker->receive_wait(), participants = s->core->participant_count(),
+                                     d = s->worker->forward_delay(), rw = s->worker->receive_wait(),
+                                     participants = s->core->participant_count(),
                                      room_count = s->core->room_count()]() mutable {
         json::object w{{"index", s->index},
                        {"udp_port", s->worker->socket().local_address().port()},

@@ -53,11 +53,6 @@ constexpr int kMaxBatchesPerRound = 4;
 /// kSharedToken + k shared socket k.
 constexpr uint64_t kSharedToken = uint64_t(1) << 32;
 
-int64_t realtime_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 /// When a datagram arrived, on the steady clock, from its kernel receive
 /// timestamp (CLOCK_REALTIME) and the two clocks read together now; `now` when
 /// the kernel gave none. Delays and loss timers then do not depend on when the
@@ -327,7 +322,7 @@ struct LoadGenerator::State {
       if (n == 0) break;
       got += n;
       util::Timestamp now = util::Clock::now();
-      const int64_t real_ns = realtime_ns();
+      const int64_t real_ns = net::realtime_ns();
       for (size_t j = 0; j < n; ++j)
         p.on_datagram(arrival(now, real_ns, recv.rx_time_ns(j)), recv.from(j), recv.data(j), sender);
       if (n < net::kBatchSize) break;
@@ -346,7 +341,7 @@ struct LoadGenerator::State {
       if (n == 0) break;
       got += n;
       util::Timestamp now = util::Clock::now();
-      const int64_t real_ns = realtime_ns();
+      const int64_t real_ns = net::realtime_ns();
       for (size_t j = 0; j < n; ++j) {
         auto data = shared_recv.data(j);
         if (data.empty()) continue;
@@ -719,8 +714,9 @@ util::Result<Summary> LoadGenerator::run() {
     if (before && after) {
       steady.server_delay_us = window_quantiles(before->buckets, after->buckets);
       steady.server_wait_us = window_quantiles(before->wait_buckets, after->wait_buckets);
+    } else {
+      steady.server_delay_error = before ? after.error() : before.error();
     }
-    else steady.server_delay_error = before ? after.error() : before.error();
   } else if (!config_.server_stats_url.empty()) {
     steady.server_delay_error = "no steady window";
   }

@@ -2,8 +2,8 @@
 // Reads Switchboard's own measure of the time packets spend inside it: the
 // per-worker `forward_delay_us` histograms of GET /stats (kernel receive
 // timestamp to sendmmsg), and their first part, `receive_wait_us` (kernel
-// receive timestamp to the recvmmsg that read it). Two snapshots, at the edges of the steady window,
-// give the distribution over the window alone.
+// receive timestamp to the recvmmsg that read it). Two snapshots, at the edges
+// of the steady window, give the distribution over the window alone.
 #include <chrono>
 #include <cstdint>
 #include <map>

@@ -178,10 +178,8 @@ size_t SharedSocket::receive(SharedRecvBatch& batch) {
         in_pktinfo info;
         std::memcpy(&info, CMSG_DATA(c), sizeof(info));
         b.local[i] = ntohl(info.ipi_addr.s_addr);
-      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        b.rx_ns[i] = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      } else if (int64_t t = net::rx_timestamp_ns(*c)) {
+        b.rx_ns[i] = t;
       }
     }
     const sockaddr_in& from = b.names[i];

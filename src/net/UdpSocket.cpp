@@ -56,6 +56,19 @@ RecvBatch::RecvBatch() : hdrs_(new Headers) {
   }
 }
 
+int64_t realtime_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t rx_timestamp_ns(const cmsghdr& c) {
+  if (c.cmsg_level != SOL_SOCKET || c.cmsg_type != SCM_TIMESTAMPNS || c.cmsg_len < CMSG_LEN(sizeof(timespec))) return 0;
+  timespec ts;
+  std::memcpy(&ts, CMSG_DATA(&c), sizeof(ts));
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 bool UdpSocket::enable_rx_timestamps() {
   int on = 1;
   return ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0;
@@ -164,13 +177,8 @@ size_t UdpSocket::receive(RecvBatch& batch) {
     batch.lens_[kept] = m.msg_len;
     batch.from_[kept] = *from;
     int64_t rx_ns = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&m.msg_hdr, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        rx_ns = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-      }
-    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&m.msg_hdr, c))
+      if (int64_t t = rx_timestamp_ns(*c)) rx_ns = t;
     batch.rx_ns_[kept] = rx_ns;
     stats_.rx_bytes += m.msg_len;
     ++kept;
@@ -298,9 +306,7 @@ void UdpSocket::send(SendQueue& queue, util::LatencyHistogram* delay) {
   }
   if (delay != nullptr) {
     // One clock read per batch: the batch left the server when sendmmsg returned.
-    timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ns = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    const int64_t now_ns = realtime_ns();
     for (size_t i = 0; i < n; ++i) {
       int64_t origin = queue.slot(i).origin_ns;
       if (origin != 0 && now_ns >= origin) delay->add(uint64_t(now_ns - origin) / 1000);

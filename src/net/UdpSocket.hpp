@@ -12,8 +12,16 @@
 #include "util/SocketAddr.hpp"
 
 struct mmsghdr;
+struct cmsghdr;
 
 namespace sb::net {
+
+/// CLOCK_REALTIME now, in ns since the epoch: the clock of the kernel's receive
+/// timestamps (SO_TIMESTAMPNS), so that "now − arrival" is a time in the host.
+int64_t realtime_ns();
+/// The arrival time an SCM_TIMESTAMPNS control message carries (ns since the
+/// epoch), or 0 when `c` is not one (or is too short to hold it).
+int64_t rx_timestamp_ns(const cmsghdr& c);
 
 struct SocketStats {
   uint64_t rx_packets = 0, rx_bytes = 0, rx_batches = 0, rx_truncated = 0;

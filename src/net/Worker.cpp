@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 
 #include "util/Log.hpp"
@@ -117,16 +116,10 @@ void Worker::on_readable(util::Timestamp now) {
     size_t n = socket_.receive(recv_);
     if (n == 0) break;
     if (round > 0) now = util::Clock::now();
-    // Receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS); one clock read per batch.
-    timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    const int64_t read_ns = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t rx = recv_.rx_time_ns(i);
-      if (rx != 0 && read_ns >= rx) wait_.add(uint64_t(read_ns - rx) / 1000);
-    }
+    const int64_t read_ns = realtime_ns();  // one clock read per batch
     for (size_t i = 0; i < n; ++i) {
       origin_ns_ = recv_.rx_time_ns(i);
+      if (origin_ns_ != 0 && read_ns >= origin_ns_) wait_.add(uint64_t(read_ns - origin_ns_) / 1000);
       processor_->handle_datagram(now, recv_.from(i), recv_.data(i), *this);
     }
     origin_ns_ = 0;

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <thread>
@@ -176,6 +180,44 @@ TEST(UdpSocket, DualStackSocketSendsGsoRunsToIPv4Peers) {
   expect_received_in_order(rx, sent, order);
   EXPECT_EQ(any->stats().tx_packets, std::size(kPattern));
   EXPECT_EQ(any->stats().tx_dropped, 0u);
+}
+
+TEST(UdpSocket, StampsArrivalsOnlyWhenAsked) {
+  // The worker's receive_wait_us and forward_delay_us are measured from these.
+  auto tx = UdpSocket::bind(loopback());
+  auto stamped = UdpSocket::bind(loopback());
+  auto plain = UdpSocket::bind(loopback());
+  ASSERT_TRUE(tx && stamped && plain);
+  ASSERT_TRUE(stamped->enable_rx_timestamps());
+  const int64_t before = realtime_ns();
+  SendQueue q;
+  const uint8_t payload[4] = {1, 2, 3, 4};
+  ASSERT_TRUE(q.push(stamped->local_address(), payload));
+  ASSERT_TRUE(q.push(plain->local_address(), payload));
+  tx->send(q);
+  RecvBatch b1, b2;
+  ASSERT_EQ(receive_all(*stamped, b1, 1), 1u);
+  ASSERT_EQ(receive_all(*plain, b2, 1), 1u);
+  const int64_t after = realtime_ns();
+  EXPECT_GE(b1.rx_time_ns(0), before);
+  EXPECT_LE(b1.rx_time_ns(0), after);
+  EXPECT_EQ(b2.rx_time_ns(0), 0);
+}
+
+TEST(UdpSocket, ReadsOnlyWholeTimestampControlMessages) {
+  alignas(cmsghdr) uint8_t buf[CMSG_SPACE(sizeof(timespec))] = {};
+  auto* c = reinterpret_cast<cmsghdr*>(buf);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_TIMESTAMPNS;
+  c->cmsg_len = CMSG_LEN(sizeof(timespec));
+  const timespec ts{12, 345};
+  std::memcpy(CMSG_DATA(c), &ts, sizeof ts);
+  EXPECT_EQ(rx_timestamp_ns(*c), 12'000'000'345);
+  c->cmsg_len = CMSG_LEN(sizeof(timespec) - 1);  // truncated
+  EXPECT_EQ(rx_timestamp_ns(*c), 0);
+  c->cmsg_len = CMSG_LEN(sizeof(timespec));
+  c->cmsg_level = IPPROTO_IP;  // some other control message
+  EXPECT_EQ(rx_timestamp_ns(*c), 0);
 }
 
 TEST(UdpSocket, ReportsBindFailures) {
