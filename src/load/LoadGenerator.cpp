@@ -556,6 +556,7 @@ util::Result<Summary> LoadGenerator::run() {
       window_received0 = st.stats.received_packets;
       window_expected0 = st.expected_packets();
       st.stats.delay_window_us.reset();
+      st.stats.frame_lateness_window_us.reset();
       if (server_pid_) {
         window_server_cpu0 = process_cpu_seconds(*server_pid_);
         server_rss_steady = process_rss_kb(*server_pid_);
@@ -572,6 +573,7 @@ util::Result<Summary> LoadGenerator::run() {
         steady.loss_fraction =
             expected > 0 ? double(std::max<int64_t>(0, expected - int64_t(steady.received_packets))) / double(expected) : 0;
         steady.delay_us = quantiles(st.stats.delay_window_us);
+        steady.frame_lateness_us = quantiles(st.stats.frame_lateness_window_us);
         steady.media_thread_cpu_s = rusage_seconds(RUSAGE_THREAD) - window_thread_cpu0;
         if (server_pid_ && window_server_cpu0 >= 0) {
           double c = process_cpu_seconds(*server_pid_);

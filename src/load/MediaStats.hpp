@@ -17,6 +17,10 @@ struct MediaStats {
   uint64_t nacks_received = 0;        ///< sequence numbers the server asked for
   uint64_t keyframe_requests_received = 0;  ///< PLI + FIR
   uint64_t send_failures = 0;
+  /// How long after it was due each video frame was built, since the steady
+  /// window began (µs). The generator's own lateness: frames that leave late
+  /// leave together, and the server sees a burst no independent clients send.
+  Histogram frame_lateness_window_us;
   // Received by everyone.
   uint64_t received_packets = 0;  ///< media RTP packets, RTX excluded
   uint64_t received_bytes = 0;

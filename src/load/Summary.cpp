@@ -57,6 +57,7 @@ std::string Summary::to_json() const {
         {"delay_us", quantiles(steady.delay_us)},
         {"server_cpu_s", steady.server_cpu_s},
         {"media_thread_cpu_s", steady.media_thread_cpu_s},
+        {"frame_lateness_us", quantiles(steady.frame_lateness_us)},
         {"server_delay_us", quantiles(steady.server_delay_us)},
         {"server_wait_us", quantiles(steady.server_wait_us)},
         {"server_delay_error", steady.server_delay_error}}},

@@ -27,6 +27,8 @@ struct SteadyWindow {
   Quantiles delay_us;
   double server_cpu_s = -1;  ///< with --server-pid; -1 otherwise
   double media_thread_cpu_s = 0;  ///< the generator's media thread over the window
+  /// How late the generator built its publishers' video frames (µs after due).
+  Quantiles frame_lateness_us;
   /// With --server-stats: the server's own time-in-server distribution over the
   /// window (kernel receive to sendmmsg, µs); count 0 when not read.
   DelayQuantiles server_delay_us;

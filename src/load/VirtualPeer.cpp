@@ -194,7 +194,10 @@ void VirtualPeer::on_timeout(util::Timestamp now, util::DatagramSink& out) {
       if (now - next_frame_ > kMaxLag) next_frame_ = now;
       util::Duration frame_interval = std::chrono::microseconds(1'000'000 / std::max(1, config_.fps));
       while (next_frame_ <= now) {
-        send_video_frame(util::Clock::now(), out);
+        const util::Timestamp t = util::Clock::now();
+        stats_.frame_lateness_window_us.record(
+            uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(t - next_frame_).count()));
+        send_video_frame(t, out);
         next_frame_ += frame_interval;
       }
       if (config_.audio) {
