@@ -592,6 +592,49 @@ void BM_WakeOnDatagram(benchmark::State& state) {
   }
 }
 
+/// How late this machine wakes a thread whose timer expires: the thread (on
+/// CPU 1, where bench/compare runs the load generator) sleeps in epoll_pwait2
+/// for `timeout_us` again and again for 5 s, as the generator does between
+/// frames. A late wakeup holds back every frame due meanwhile, which then
+/// leave together; on a virtual machine an idle vCPU's timer can fire
+/// milliseconds late. Counters: lateness beyond the timeout at the median, the
+/// 99th and 99.9th percentiles and the maximum, and wakeups more than 1 ms
+/// late per second.
+void BM_TimerWake(benchmark::State& state) {
+  const auto timeout = std::chrono::microseconds(state.range(0));
+  const auto run_for = std::chrono::seconds(5);
+  pin_to_cpu(1);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<int64_t> late_ns;
+  int64_t over_1ms = 0;
+  for (auto _ : state) {
+    late_ns.clear();
+    over_1ms = 0;
+    const auto end = std::chrono::steady_clock::now() + run_for;
+    while (std::chrono::steady_clock::now() < end) {
+      const timespec ts{0, long(std::chrono::nanoseconds(timeout).count())};
+      epoll_event ev;
+      const auto before = std::chrono::steady_clock::now();
+      epoll_pwait2(ep, &ev, 1, &ts, nullptr);
+      const int64_t late = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - before - timeout).count();
+      late_ns.push_back(late);
+      over_1ms += late > 1'000'000;
+    }
+  }
+  ::close(ep);
+  unpin();
+  if (late_ns.empty()) return;
+  std::sort(late_ns.begin(), late_ns.end());
+  const size_t n = late_ns.size();
+  // Seconds ("80u" is 80 µs).
+  state.counters["late_p50"] = double(late_ns[n / 2]) * 1e-9;
+  state.counters["late_p99"] = double(late_ns[n * 99 / 100]) * 1e-9;
+  state.counters["late_p999"] = double(late_ns[n * 999 / 1000]) * 1e-9;
+  state.counters["late_max"] = double(late_ns.back()) * 1e-9;
+  state.counters["over_1ms_per_s"] = double(over_1ms) / double(run_for.count());
+}
+
 /// The floor in the rhythm of a real room. BM_ProtectAndSendFanout runs the
 /// fan-out back to back with warm caches; a server forwarding one 30 fps
 /// stream does the same work once per frame, from a core that has been asleep
@@ -692,6 +735,7 @@ BENCHMARK(BM_WakeOnDatagram)->Arg(20)->Arg(1)->ArgName("idle_ms")->Iterations(50
 BENCHMARK(BM_ProtectAndSendFanout)
     ->ArgsProduct({{1, 20, 200}, {1, 4}})
     ->ArgNames({"subscribers", "frame"});
+BENCHMARK(BM_TimerWake)->Arg(250)->ArgName("timeout_us")->Iterations(1)->UseRealTime();
 // 150 frames: 5 s at 30 fps.
 BENCHMARK(BM_PacedFanout)->Arg(20)->Arg(200)->ArgName("subscribers")->Iterations(150)->UseRealTime();
 
