@@ -505,6 +505,13 @@ void BM_ProtectAndSendFanout(benchmark::State& state) {
     state.SkipWithError("more than 10% not sent");
 }
 
+/// CPU time of the calling thread so far, in seconds.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
 /// The address a socket is bound to.
 sockaddr_in address_of(int fd) {
   sockaddr_in a{};
@@ -558,8 +565,7 @@ void BM_WakeOnDatagram(benchmark::State& state) {
   wake_ns.reserve(size_t(state.max_iterations));
   std::array<uint8_t, kSlotSize> buf{};
   alignas(cmsghdr) std::array<uint8_t, CMSG_SPACE(sizeof(timespec))> control{};
-  timespec t0{}, t1{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  const double cpu0 = thread_cpu_seconds();
   for (auto _ : state) {
     epoll_event got;
     while (epoll_wait(ep, &got, 1, 1000) != 1) {
@@ -576,12 +582,11 @@ void BM_WakeOnDatagram(benchmark::State& state) {
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
       if (int64_t arrived = sb::net::rx_timestamp_ns(*c)) wake_ns.push_back(read_ns - arrived);
   }
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  const double cpu_s = thread_cpu_seconds() - cpu0;
   stop = true;
   waker_thread.join();
   ::close(ep);
   unpin();
-  double cpu_s = double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) * 1e-9;
   // CPU seconds of the woken thread per wakeup ("62u" is 62 µs).
   state.counters["cpu_per_wakeup"] = cpu_s / double(std::max<int64_t>(1, state.iterations()));
   // Arrival to read, in seconds ("45u" is 45 µs): the median and the 99th percentile.
@@ -677,8 +682,7 @@ void BM_PacedFanout(benchmark::State& state) {
   });
   ReceiveBatch batch;
   uint64_t frames = 0;
-  timespec t0{}, t1{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  const double cpu0 = thread_cpu_seconds();
   for (auto _ : state) {
     epoll_event got;
     while (epoll_wait(ep, &got, 1, 1000) != 1) {
@@ -693,12 +697,11 @@ void BM_PacedFanout(benchmark::State& state) {
       }
     }
   }
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  const double cpu_s = thread_cpu_seconds() - cpu0;
   stop = true;
   publisher.join();
   ::close(ep);
   unpin();
-  double cpu_s = double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) * 1e-9;
   const double packets = double(std::max<uint64_t>(1, frames)) * double(fanout * frame);
   state.counters["fanout"] = double(fanout);
   // CPU seconds of the forwarding thread per forwarded packet ("4.1u" is 4.1 µs).
