@@ -27,6 +27,12 @@
 
 namespace sb::srtp {
 
+/// How a Transform reaches OpenSSL's AES: kDirect through its built-in cipher
+/// tables, without OpenSSL 3's per-call parameter lookups (see Transform.cpp);
+/// kProvider through the default provider, the documented path. Both give the
+/// same bytes; kDirect falls back to kProvider if it cannot be set up.
+enum class CipherPath { kDirect, kProvider };
+
 class alignas(64) Transform {
  public:
   /// E flag plus 31-bit SRTCP index (RFC 3711 §3.4).
@@ -36,13 +42,17 @@ class alignas(64) Transform {
   static constexpr uint32_t kMaxRtcpIndex = 0x7fffffffu;
 
   /// Keys the contexts with session keys (see derive_session_keys()).
-  static util::Result<std::unique_ptr<Transform>> create(Profile profile, const DirectionKeys& keys);
+  static util::Result<std::unique_ptr<Transform>> create(Profile profile, const DirectionKeys& keys,
+                                                         CipherPath path = CipherPath::kDirect);
+  /// Whether CipherPath::kDirect is available in this process's OpenSSL.
+  static bool direct_path_available();
   ~Transform();
   Transform(const Transform&) = delete;
   Transform& operator=(const Transform&) = delete;
 
   Profile profile() const { return profile_; }
   size_t tag_size() const { return tag_size_; }
+  CipherPath cipher_path() const { return path_; }
 
   // The caller has validated the packet: header_len <= len, and buf has room for
   // what protect appends (tag, plus the SRTCP index). `index` is the 48-bit SRTP
@@ -101,6 +111,7 @@ class alignas(64) Transform {
   CipherCtx rtcp_cipher_;
   HmacSha1 rtp_auth_;   ///< AES-CM only
   HmacSha1 rtcp_auth_;  ///< AES-CM only
+  CipherPath path_ = CipherPath::kProvider;
 };
 
 }  // namespace sb::srtp

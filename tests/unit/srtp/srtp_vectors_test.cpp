@@ -30,7 +30,7 @@ void assign(std::array<uint8_t, N>& to, std::string_view h) {
 
 /// A Transform keyed directly with session keys (both SRTP and SRTCP), as the RFC
 /// packet vectors give them.
-std::unique_ptr<Transform> with_session_keys(Profile p, std::string_view key, std::string_view salt,
+std::unique_ptr<Transform> with_session_keys(CipherPath path, Profile p, std::string_view key, std::string_view salt,
                                              std::string_view auth = "") {
   DirectionKeys k;
   assign(k.rtp.key, key);
@@ -41,7 +41,16 @@ std::unique_ptr<Transform> with_session_keys(Profile p, std::string_view key, st
     assign(k.rtp.auth_key, auth);
     assign(k.rtcp.auth_key, auth);
   }
-  return Transform::create(p, k).value();
+  auto t = Transform::create(p, k, path).value();
+  EXPECT_EQ(t->cipher_path(), path);  // no silent fallback: each path is the one tested
+  return t;
+}
+
+/// The packet vectors run through both ways of reaching OpenSSL's AES.
+class SrtpPacketVectors : public ::testing::TestWithParam<CipherPath> {};
+
+std::string path_name(const ::testing::TestParamInfo<CipherPath>& info) {
+  return info.param == CipherPath::kDirect ? "Direct" : "Provider";
 }
 
 // RFC 7714 §16 and §17 use these session keys directly.
@@ -74,11 +83,11 @@ constexpr uint32_t kMars = 0x4d617273;
 
 }  // namespace
 
-TEST(SrtpVectors, Rfc3711B2AesCmKeystream) {
+TEST_P(SrtpPacketVectors, Rfc3711B2AesCmKeystream) {
   // Session key and salt given; SSRC 0 and index 0, so the IV is the salt * 2^16 and
   // the encryption of a zero payload is the keystream itself. 1044512 octets make the
   // counter run to ...FF01 (the last blocks coincide with NIST SP 800-38A F.5.1).
-  auto t = with_session_keys(Profile::AesCm128HmacSha1_80, "2B7E151628AED2A6ABF7158809CF4F3C",
+  auto t = with_session_keys(GetParam(), Profile::AesCm128HmacSha1_80, "2B7E151628AED2A6ABF7158809CF4F3C",
                              "F0F1F2F3F4F5F6F7F8F9FAFBFCFD");
   constexpr size_t kSegment = 1044512;
   util::Bytes pkt(12 + kSegment + 10, 0);
@@ -135,8 +144,8 @@ TEST(SrtpVectors, KeyDerivationRejectsBadLengths) {
   EXPECT_FALSE(derive_session_keys(Profile::AeadAes128Gcm, SrtpKeys{util::Bytes(16), util::Bytes(14)}).ok());
 }
 
-TEST(SrtpVectors, Rfc7714Section16RtpGcm) {
-  auto t = with_session_keys(Profile::AeadAes128Gcm, kGcmKey, kGcmSalt);
+TEST_P(SrtpPacketVectors, Rfc7714Section16RtpGcm) {
+  auto t = with_session_keys(GetParam(), Profile::AeadAes128Gcm, kGcmKey, kGcmSalt);
   util::Bytes plain = hex(kRtpPlain);
   util::Bytes want = hex(kRtpProtected);
 
@@ -161,8 +170,8 @@ TEST(SrtpVectors, Rfc7714Section16RtpGcm) {
   EXPECT_FALSE(t->unprotect_rtp(wire, wire.size(), 12, 0x5501a0b2, (uint64_t(1) << 16) | 0xf17b));
 }
 
-TEST(SrtpVectors, Rfc7714Section17RtcpGcm) {
-  auto t = with_session_keys(Profile::AeadAes128Gcm, kGcmKey, kGcmSalt);
+TEST_P(SrtpPacketVectors, Rfc7714Section17RtcpGcm) {
+  auto t = with_session_keys(GetParam(), Profile::AeadAes128Gcm, kGcmKey, kGcmSalt);
   util::Bytes plain = hex(kRtcpPlain);
 
   // §17.1 encryption: header | ciphertext | tag | E=1 | index.
@@ -190,11 +199,11 @@ TEST(SrtpVectors, Rfc7714Section17RtcpGcm) {
   }
 }
 
-TEST(SrtpVectors, AesCmHmacRoundTripAndTamper) {
+TEST_P(SrtpPacketVectors, AesCmHmacRoundTripAndTamper) {
   // No packet vector exists for HMAC-SHA1-80 in RFC 3711; the tag is checked against
   // libsrtp in srtp_interop_test.cpp. Here: authentication covers header, payload
   // and the ROC, and the tag is 10 octets.
-  auto t = with_session_keys(Profile::AesCm128HmacSha1_80, "C61E7A93744F39EE10734AFE3FF7A087",
+  auto t = with_session_keys(GetParam(), Profile::AesCm128HmacSha1_80, "C61E7A93744F39EE10734AFE3FF7A087",
                              "30CBBC08863D8C85D49DB34A9AE1", "CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4");
   util::Bytes plain = hex(kRtpPlain);
   util::Bytes buf = plain;
@@ -210,6 +219,18 @@ TEST(SrtpVectors, AesCmHmacRoundTripAndTamper) {
     bad[i] ^= 0x20;
     EXPECT_FALSE(t->unprotect_rtp(bad, bad.size(), 12, 0x5501a0b2, 0x3f17b)) << i;
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(CipherPaths, SrtpPacketVectors, ::testing::Values(CipherPath::kDirect, CipherPath::kProvider),
+                         path_name);
+
+// Debian 12's OpenSSL 3.0 has the direct path; without it every SRTP packet
+// would pay the provider's parameter lookups (floor_bench BM_Protect_Evp shows it).
+TEST(SrtpVectors, DirectCipherPathIsUsedByDefault) {
+  ASSERT_TRUE(Transform::direct_path_available());
+  DirectionKeys k;
+  auto t = Transform::create(Profile::AeadAes128Gcm, k).value();
+  EXPECT_EQ(t->cipher_path(), CipherPath::kDirect);
 }
 
 TEST(SrtpVectors, Rfc2202HmacSha1) {
