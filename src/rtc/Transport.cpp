@@ -322,7 +322,19 @@ bool Transport::send_rtp_in_place(util::DatagramSink& out, util::MutableBytes sl
     ++stats_.dropped_send;
     return false;
   }
-  auto n = srtp_->protect_rtp(slot, len);
+  return commit_rtp(out, srtp_->protect_rtp(slot, len));
+}
+
+bool Transport::send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
+                                  util::ByteView payload) {
+  if (state_ != State::kConnected || !selected_) {
+    ++stats_.dropped_send;
+    return false;
+  }
+  return commit_rtp(out, srtp_->protect_rtp(slot, header_len, payload));
+}
+
+bool Transport::commit_rtp(util::DatagramSink& out, std::optional<size_t> n) {
   if (!n) {
     ++stats_.dropped_send;
     return false;

@@ -133,6 +133,11 @@ class Transport {
   /// selected address. `slot` is the span reserve() returned. False (counted) when
   /// not connected or protection fails; the slot is then not committed.
   bool send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t len);
+  /// The same for a packet whose header is in slot[0, header_len) and whose
+  /// payload is elsewhere: it is encrypted straight into the slot (see
+  /// srtp::Session::protect_rtp).
+  bool send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
+                         util::ByteView payload);
   /// Prefetching for a fan-out loop, in three stages an iteration or more
   /// apart: this object's send-path fields, then the SRTP state for `ssrc`,
   /// then the cipher context. Changes nothing.
@@ -158,6 +163,8 @@ class Transport {
   Transport(std::shared_ptr<const dtls::Certificate> certificate, dtls::SessionConfig dtls_config);
 
   bool source_allowed(const util::SocketAddr& from) const;
+  /// Counts and commits a packet protect_rtp() returned (nullopt: dropped).
+  bool commit_rtp(util::DatagramSink& out, std::optional<size_t> protected_len);
   void pump_ice(util::Timestamp now);
   void pump_dtls(util::Timestamp now);
   void start_dtls(util::Timestamp now);

@@ -57,8 +57,8 @@ bool Subscription::configure(const rtc::MediaLine& line) {
   return any;
 }
 
-size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::MutableBytes slot,
-                                     bool as_rtx, uint16_t seq_out) {
+bool Subscription::send_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::DatagramSink& out,
+                                  bool as_rtx, uint16_t seq_out) {
   uint8_t pt = pt_map_[uint8_t(packet.payload_type())];
   uint8_t ext_buf[kMaxExtensionBlock];
   rtp::ExtensionWriter w(ext_buf, rtp::ExtensionProfile::kOneByte);
@@ -70,23 +70,31 @@ size_t Subscription::write_rewritten(util::Timestamp now, const rtp::PacketView&
   size_t ext_len = w.finish();
   util::ByteView ext{ext_buf, ext_len};
 
+  // Only the header is written here; the transport encrypts the payload from
+  // the publisher's packet straight into the slot behind it (one pass over
+  // the payload instead of a copy and then an in-place encryption).
+  auto slot = out.reserve();
   // Leave room for the SRTP trailer (auth tag / GCM tag + SRTCP index).
   auto room = slot.first(slot.size() - srtp::Session::kMaxTrailer);
   uint32_t ts_out = packet.timestamp() + ts_offset_;
+  auto payload = packet.payload();
   if (!as_rtx) {
     rtp::RtpHeader h{packet.marker(), rtp::PayloadType{pt}, seq_out, ts_out, rtp::Ssrc{ssrc_}, {}};
-    return rtp::write_packet(room, h, ext, packet.payload());
+    size_t header_len = rtp::write_packet(room, h, ext, {});
+    if (header_len == 0 || room.size() - header_len < payload.size()) return false;
+    return transport_->send_rtp_in_place(out, slot, header_len, payload);
   }
   // RTX (RFC 4588 §4): own SSRC, PT and sequence; the original sequence number
   // leads the payload.
   uint8_t rtx_payload[util::kMaxDatagram];
-  auto payload = packet.payload();
-  if (payload.size() + 2 > sizeof(rtx_payload)) return 0;
+  if (payload.size() + 2 > sizeof(rtx_payload)) return false;
   util::store_be16(rtx_payload, seq_out);
   std::copy(payload.begin(), payload.end(), rtx_payload + 2);
   uint8_t rtx_pt = rtx_pt_map_[uint8_t(packet.payload_type())];
   rtp::RtpHeader h{packet.marker(), rtp::PayloadType{rtx_pt}, rtx_seq_++, ts_out, rtp::Ssrc{rtx_ssrc_}, {}};
-  return rtp::write_packet(room, h, ext, {rtx_payload, payload.size() + 2});
+  size_t header_len = rtp::write_packet(room, h, ext, {});
+  if (header_len == 0 || room.size() - header_len < payload.size() + 2) return false;
+  return transport_->send_rtp_in_place(out, slot, header_len, {rtx_payload, payload.size() + 2});
 }
 
 bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, bool keyframe,
@@ -104,9 +112,7 @@ bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, b
   }
   if (new_source) start_source(now, packet);
   uint16_t seq_out = uint16_t(packet.sequence() + seq_offset_);
-  auto slot = out.reserve();
-  size_t len = write_rewritten(now, packet, slot, false, seq_out);
-  if (len == 0 || !transport.send_rtp_in_place(out, slot, len)) return false;
+  if (!send_rewritten(now, packet, out, false, seq_out)) return false;
   if (util::seq_newer(uint16_t(seq_out + 1), next_seq_) || seq_out + 1 == next_seq_) next_seq_ = uint16_t(seq_out + 1);
   last_timestamp_ = packet.timestamp() + ts_offset_;
   last_sent_ = now;
@@ -141,9 +147,7 @@ bool Subscription::retransmit(util::Timestamp now, uint16_t seq, util::DatagramS
   uint8_t in_pt = uint8_t(packet->payload_type());
   if (pt_map_[in_pt] == kNoPayloadType) return false;
   bool as_rtx = rtx_ssrc_ != 0 && rtx_pt_map_[in_pt] != kNoPayloadType;
-  auto slot = out.reserve();
-  size_t len = write_rewritten(now, *packet, slot, as_rtx, seq);
-  if (len == 0 || !transport_->send_rtp_in_place(out, slot, len)) return false;
+  if (!send_rewritten(now, *packet, out, as_rtx, seq)) return false;
   ++retransmissions_;
   return true;
 }

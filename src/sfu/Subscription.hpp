@@ -77,8 +77,11 @@ class Subscription {
   uint64_t retransmissions() const { return retransmissions_; }
 
  private:
-  size_t write_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::MutableBytes slot, bool as_rtx,
-                         uint16_t seq_out);
+  /// Writes this subscriber's copy of `packet` (rewritten header, the payload
+  /// encrypted behind it) into a slot of `out` and commits it; false (counted
+  /// by the transport) if it could not be sent.
+  bool send_rewritten(util::Timestamp now, const rtp::PacketView& packet, util::DatagramSink& out, bool as_rtx,
+                      uint16_t seq_out);
   /// Fixes the offsets so that `packet` (from a new source, or the first one)
   /// continues our sequence and timestamp line.
   void start_source(util::Timestamp now, const rtp::PacketView& packet);

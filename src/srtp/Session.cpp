@@ -93,6 +93,29 @@ Stream* Session::outbound_stream(uint32_t ssrc) {
 std::optional<size_t> Session::protect_rtp(util::MutableBytes buf, size_t len) {
   auto header = len <= buf.size() ? rtp_header_size(buf.data(), len) : std::nullopt;
   if (!outbound_ || !header || buf.size() - len < outbound_->tag_size() || len > kMaxPacket) return malformed();
+  return protect_rtp_at(buf, len, *header, nullptr);
+}
+
+std::optional<size_t> Session::protect_rtp(util::MutableBytes buf, size_t header_len, util::ByteView payload) {
+  // The header must be complete and exactly header_len long (a header that
+  // claims more CSRCs or extension words than were written is malformed).
+  auto header = header_len <= buf.size() ? rtp_header_size(buf.data(), header_len) : std::nullopt;
+  size_t len = header_len + payload.size();
+  if (!outbound_ || !header || *header != header_len || len > kMaxPacket || len > buf.size() ||
+      buf.size() - len < outbound_->tag_size()) {
+    return malformed();
+  }
+  const uint8_t* in = payload.data();
+  const uint8_t* body = buf.data() + header_len;
+  // Encryption reads `payload` while it writes buf: only the same bytes (in
+  // place) or separate ones are safe.
+  bool overlaps = in != body && in < buf.data() + buf.size() && buf.data() < in + payload.size();
+  if (overlaps) return malformed();
+  return protect_rtp_at(buf, len, header_len, payload.empty() ? nullptr : in);
+}
+
+std::optional<size_t> Session::protect_rtp_at(util::MutableBytes buf, size_t len, size_t header_len,
+                                              const uint8_t* payload) {
   uint32_t ssrc = util::load_be32(buf.data() + 8);
   uint16_t seq = util::load_be16(buf.data() + 2);
   Stream* s = outbound_stream(ssrc);
@@ -104,7 +127,7 @@ std::optional<size_t> Session::protect_rtp(util::MutableBytes buf, size_t len) {
   // An index that left the window can no longer be told from a key-stream reuse
   // with different content; an index already sent is an unchanged resend.
   if (v == ReplayWindow::Verdict::kTooOld) return fail(srtp_err_status_replay_old);
-  if (!outbound_->protect_rtp(buf, len, *header, ssrc, index)) return fail(srtp_err_status_cipher_fail);
+  if (!outbound_->protect_rtp(buf, len, header_len, ssrc, index, payload)) return fail(srtp_err_status_cipher_fail);
   if (v == ReplayWindow::Verdict::kFresh) s->rtp.accept(index);
   ++stats_.protected_rtp;
   return len + outbound_->tag_size();

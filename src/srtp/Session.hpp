@@ -73,6 +73,11 @@ class Session {
   /// trailer. Returns the protected length. The same packet (same SSRC and sequence
   /// number, unchanged) may be protected again, e.g. to answer a NACK without RTX.
   std::optional<size_t> protect_rtp(util::MutableBytes buf, size_t len);
+  /// The same for a packet in two pieces: its header in buf[0, header_len) and its
+  /// payload elsewhere (not overlapping buf, or exactly at buf + header_len). The
+  /// payload is encrypted into buf after the header, so a forwarded copy needs no
+  /// copy of the plaintext first. Returns the protected length.
+  std::optional<size_t> protect_rtp(util::MutableBytes buf, size_t header_len, util::ByteView payload);
   /// Verifies and decrypts the SRTP packet in buf[0, len) in place; returns the RTP length.
   std::optional<size_t> unprotect_rtp(util::MutableBytes buf, size_t len);
   std::optional<size_t> protect_rtcp(util::MutableBytes buf, size_t len);
@@ -99,6 +104,8 @@ class Session {
   util::Result<void> init_contexts(Profile profile, const SrtpKeys& local, const SrtpKeys& remote);
   std::optional<size_t> fail(srtp_err_status_t status);
   std::optional<size_t> malformed();
+  /// protect_rtp() once the packet is validated; `payload` null: in place.
+  std::optional<size_t> protect_rtp_at(util::MutableBytes buf, size_t len, size_t header_len, const uint8_t* payload);
   /// The stream of `ssrc`, or a new one (nullptr, counted, when the table is full).
   Stream* outbound_stream(uint32_t ssrc);
 

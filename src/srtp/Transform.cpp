@@ -137,21 +137,21 @@ Transform::Iv Transform::rtcp_iv(uint32_t ssrc, uint32_t index) const {
   return iv;
 }
 
-bool Transform::ctr_apply(EVP_CIPHER_CTX* ctx, const Iv& iv, uint8_t* data, size_t len) {
+bool Transform::ctr_apply(EVP_CIPHER_CTX* ctx, const Iv& iv, uint8_t* out, const uint8_t* in, size_t len) {
   // Re-initialising with only an IV keeps the key schedule: no allocation.
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data()) != 1) return false;
   if (len == 0) return true;
   int n = 0;
-  return EVP_EncryptUpdate(ctx, data, &n, data, int(len)) == 1 && size_t(n) == len;
+  return EVP_EncryptUpdate(ctx, out, &n, in, int(len)) == 1 && size_t(n) == len;
 }
 
 bool Transform::gcm_seal(EVP_CIPHER_CTX* ctx, const Iv& iv, util::ByteView aad1, util::ByteView aad2,
-                         uint8_t* data, size_t len, uint8_t* tag) {
+                         uint8_t* out, const uint8_t* in, size_t len, uint8_t* tag) {
   int n = 0;
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data()) != 1) return false;
   if (!aad1.empty() && EVP_EncryptUpdate(ctx, nullptr, &n, aad1.data(), int(aad1.size())) != 1) return false;
   if (!aad2.empty() && EVP_EncryptUpdate(ctx, nullptr, &n, aad2.data(), int(aad2.size())) != 1) return false;
-  if (len > 0 && (EVP_EncryptUpdate(ctx, data, &n, data, int(len)) != 1 || size_t(n) != len)) return false;
+  if (len > 0 && (EVP_EncryptUpdate(ctx, out, &n, in, int(len)) != 1 || size_t(n) != len)) return false;
   uint8_t none[16];
   if (EVP_EncryptFinal_ex(ctx, none, &n) != 1) return false;
   return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, int(kGcmTagSize), tag) == 1;
@@ -170,15 +170,17 @@ bool Transform::gcm_open(EVP_CIPHER_CTX* ctx, const Iv& iv, util::ByteView aad1,
   return EVP_DecryptFinal_ex(ctx, none, &n) == 1;  // 0: tag mismatch
 }
 
-bool Transform::protect_rtp(util::MutableBytes buf, size_t len, size_t header_len, uint32_t ssrc, uint64_t index) {
+bool Transform::protect_rtp(util::MutableBytes buf, size_t len, size_t header_len, uint32_t ssrc, uint64_t index,
+                            const uint8_t* payload) {
   if (header_len > len || len > kMaxLength || buf.size() < len || buf.size() - len < tag_size_) return false;
   uint8_t* p = buf.data();
+  const uint8_t* in = payload != nullptr ? payload : p + header_len;
   Iv iv = rtp_iv(ssrc, index);
   if (profile_ == Profile::AeadAes128Gcm) {
-    return gcm_seal(rtp_cipher_.get(), iv, util::ByteView(p, header_len), {}, p + header_len, len - header_len,
+    return gcm_seal(rtp_cipher_.get(), iv, util::ByteView(p, header_len), {}, p + header_len, in, len - header_len,
                     p + len);
   }
-  if (!ctr_apply(rtp_cipher_.get(), iv, p + header_len, len - header_len)) return false;
+  if (!ctr_apply(rtp_cipher_.get(), iv, p + header_len, in, len - header_len)) return false;
   // RFC 3711 §4.2: the authenticated portion is header | payload, then the ROC.
   uint8_t roc[4];
   util::store_be32(roc, uint32_t(index >> 16));
@@ -209,7 +211,7 @@ bool Transform::unprotect_rtp(util::MutableBytes buf, size_t len, size_t header_
   rtp_auth_.update(roc, sizeof roc);
   rtp_auth_.finish(mac);
   if (CRYPTO_memcmp(mac, p + body_end, kCmTagSize) != 0) return false;
-  return ctr_apply(rtp_cipher_.get(), iv, p + header_len, body_end - header_len);
+  return ctr_apply(rtp_cipher_.get(), iv, p + header_len, p + header_len, body_end - header_len);
 }
 
 bool Transform::protect_rtcp(util::MutableBytes buf, size_t len, uint32_t ssrc, uint32_t index) {
@@ -224,13 +226,13 @@ bool Transform::protect_rtcp(util::MutableBytes buf, size_t len, uint32_t ssrc, 
   if (profile_ == Profile::AeadAes128Gcm) {
     // RFC 7714 §9.1: AAD = header | E|index; the index word follows the tag.
     if (!gcm_seal(rtcp_cipher_.get(), iv, util::ByteView(p, kRtcpHeaderSize), util::ByteView(word, sizeof word),
-                  p + kRtcpHeaderSize, len - kRtcpHeaderSize, p + len)) {
+                  p + kRtcpHeaderSize, p + kRtcpHeaderSize, len - kRtcpHeaderSize, p + len)) {
       return false;
     }
     std::copy(word, word + sizeof word, p + len + tag_size_);
     return true;
   }
-  if (!ctr_apply(rtcp_cipher_.get(), iv, p + kRtcpHeaderSize, len - kRtcpHeaderSize)) return false;
+  if (!ctr_apply(rtcp_cipher_.get(), iv, p + kRtcpHeaderSize, p + kRtcpHeaderSize, len - kRtcpHeaderSize)) return false;
   std::copy(word, word + sizeof word, p + len);
   uint8_t mac[HmacSha1::kDigestSize];
   rtcp_auth_.begin();
@@ -263,7 +265,8 @@ bool Transform::unprotect_rtcp(util::MutableBytes buf, size_t len, uint32_t ssrc
   rtcp_auth_.update(p, tag_at);
   rtcp_auth_.finish(mac);
   if (CRYPTO_memcmp(mac, p + tag_at, kCmTagSize) != 0) return false;
-  return !encrypted || ctr_apply(rtcp_cipher_.get(), iv, p + kRtcpHeaderSize, word_at - kRtcpHeaderSize);
+  return !encrypted ||
+         ctr_apply(rtcp_cipher_.get(), iv, p + kRtcpHeaderSize, p + kRtcpHeaderSize, word_at - kRtcpHeaderSize);
 }
 
 }  // namespace sb::srtp

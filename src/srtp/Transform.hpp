@@ -59,7 +59,11 @@ class alignas(64) Transform {
   // packet index 2^16 * ROC + SEQ.
 
   /// Encrypts buf[header_len, len) and appends the tag; false on a cipher error.
-  bool protect_rtp(util::MutableBytes buf, size_t len, size_t header_len, uint32_t ssrc, uint64_t index);
+  /// With `payload` (len - header_len bytes, not overlapping buf), the plaintext
+  /// is read from there instead and the ciphertext written into buf: a forwarded
+  /// copy is encrypted straight from the publisher's packet, not copied first.
+  bool protect_rtp(util::MutableBytes buf, size_t len, size_t header_len, uint32_t ssrc, uint64_t index,
+                   const uint8_t* payload = nullptr);
   /// Authenticates buf[0, len) (tag included) and decrypts it in place; false if the
   /// tag does not match. With GCM the payload is already decrypted when the check
   /// fails: callers drop the buffer then.
@@ -92,11 +96,12 @@ class alignas(64) Transform {
   explicit Transform(Profile profile);
   Iv rtp_iv(uint32_t ssrc, uint64_t index) const;
   Iv rtcp_iv(uint32_t ssrc, uint32_t index) const;
-  /// AES-CM: XORs the keystream for `iv` over data[0, len).
-  static bool ctr_apply(EVP_CIPHER_CTX* ctx, const Iv& iv, uint8_t* data, size_t len);
-  /// AES-GCM: encrypts data[0, len) in place under `iv` and two AAD pieces, writes the tag.
-  static bool gcm_seal(EVP_CIPHER_CTX* ctx, const Iv& iv, util::ByteView aad1, util::ByteView aad2, uint8_t* data,
-                       size_t len, uint8_t* tag);
+  /// AES-CM: writes in[0, len) XOR the keystream for `iv` to out (in == out: in place).
+  static bool ctr_apply(EVP_CIPHER_CTX* ctx, const Iv& iv, uint8_t* out, const uint8_t* in, size_t len);
+  /// AES-GCM: encrypts in[0, len) to out (in == out: in place) under `iv` and two
+  /// AAD pieces, writes the tag.
+  static bool gcm_seal(EVP_CIPHER_CTX* ctx, const Iv& iv, util::ByteView aad1, util::ByteView aad2, uint8_t* out,
+                       const uint8_t* in, size_t len, uint8_t* tag);
   /// AES-GCM: decrypts data[0, len) in place and checks the tag.
   static bool gcm_open(EVP_CIPHER_CTX* ctx, const Iv& iv, util::ByteView aad1, util::ByteView aad2, uint8_t* data,
                        size_t len, const uint8_t* tag);

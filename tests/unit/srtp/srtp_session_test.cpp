@@ -237,6 +237,54 @@ TEST_P(SrtpSession, IndependentSessionsInteroperate) {
   EXPECT_EQ(util::Bytes(pkt.begin(), pkt.begin() + ptrdiff_t(*m)), plain);
 }
 
+// A forwarded copy is protected from two pieces: the header written into the
+// send slot, the payload still in the publisher's packet. The bytes on the wire
+// are exactly those of copying first and protecting in place.
+TEST_P(SrtpSession, PayloadFromElsewhereGivesTheSameBytesAsInPlace) {
+  Pair in_place(GetParam());
+  Pair two_pieces(GetParam());
+  for (uint16_t seq = 65530; seq != 6; ++seq) {
+    for (size_t payload : {size_t(0), size_t(1), size_t(160), size_t(1100)}) {
+      uint32_t ssrc = 0x5000 + uint32_t(payload);
+      util::Bytes whole = rtp(ssrc, seq, payload);
+      util::Bytes source(whole.begin() + 12, whole.begin() + 12 + ptrdiff_t(payload));  // the publisher's payload
+      util::Bytes slot(2048, 0xee);
+      std::copy(whole.begin(), whole.begin() + 12, slot.begin());  // header only
+
+      auto a = in_place.a.protect_rtp(whole, rtp_len(payload));
+      auto b = two_pieces.a.protect_rtp(slot, 12, source);
+      ASSERT_TRUE(a);
+      ASSERT_TRUE(b) << two_pieces.a.last_error();
+      ASSERT_EQ(*a, *b);
+      EXPECT_EQ(util::Bytes(whole.begin(), whole.begin() + ptrdiff_t(*a)),
+                util::Bytes(slot.begin(), slot.begin() + ptrdiff_t(*b)))
+          << "seq " << seq << " payload " << payload;
+      auto m = two_pieces.b.unprotect_rtp(slot, *b);
+      ASSERT_TRUE(m);
+      EXPECT_EQ(util::Bytes(slot.begin() + 12, slot.begin() + ptrdiff_t(*m)), source);
+    }
+  }
+}
+
+TEST_P(SrtpSession, PayloadFromElsewhereRejectsBadPieces) {
+  Pair p(GetParam());
+  util::Bytes payload(200, 0x42);
+  util::Bytes slot = rtp(7, 7, 300);
+  // A header_len that is not what the header says (it has no CSRCs or extension).
+  EXPECT_FALSE(p.a.protect_rtp(slot, 16, payload));
+  EXPECT_FALSE(p.a.protect_rtp(slot, 8, payload));
+  // Header and payload do not fit with the tag.
+  EXPECT_FALSE(p.a.protect_rtp(util::MutableBytes(slot.data(), 12 + 200), 12, payload));
+  // A payload that overlaps the slot elsewhere than right behind the header
+  // would be overwritten while it is read.
+  EXPECT_FALSE(p.a.protect_rtp(slot, 12, util::ByteView(slot.data() + 20, 100)));
+  EXPECT_FALSE(p.a.protect_rtp(slot, 12, util::ByteView(slot.data() + 4, 100)));
+  EXPECT_EQ(p.a.stats().protected_rtp, 0u);
+  EXPECT_EQ(p.a.stats().malformed, 5u);
+  // Right behind the header it is the in-place case.
+  EXPECT_TRUE(p.a.protect_rtp(slot, 12, util::ByteView(slot.data() + 12, 100)));
+}
+
 TEST_P(SrtpSession, MalformedInputIsRejectedWithoutTouchingLibsrtp) {
   Pair p(GetParam());
   util::Bytes tiny(8, 0x80);
