@@ -325,8 +325,8 @@ bool Transport::send_rtp_in_place(util::DatagramSink& out, util::MutableBytes sl
   return commit_rtp(out, srtp_->protect_rtp(slot, len));
 }
 
-bool Transport::send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
-                                  util::ByteView payload) {
+bool Transport::send_rtp_with_payload(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
+                                      util::ByteView payload) {
   if (state_ != State::kConnected || !selected_) {
     ++stats_.dropped_send;
     return false;

@@ -134,10 +134,10 @@ class Transport {
   /// not connected or protection fails; the slot is then not committed.
   bool send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t len);
   /// The same for a packet whose header is in slot[0, header_len) and whose
-  /// payload is elsewhere: it is encrypted straight into the slot (see
-  /// srtp::Session::protect_rtp).
-  bool send_rtp_in_place(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
-                         util::ByteView payload);
+  /// payload is elsewhere: the payload is encrypted straight into the slot
+  /// behind the header (see srtp::Session::protect_rtp).
+  bool send_rtp_with_payload(util::DatagramSink& out, util::MutableBytes slot, size_t header_len,
+                             util::ByteView payload);
   /// Prefetching for a fan-out loop, in three stages an iteration or more
   /// apart: this object's send-path fields, then the SRTP state for `ssrc`,
   /// then the cipher context. Changes nothing.

@@ -71,8 +71,9 @@ bool Subscription::send_rewritten(util::Timestamp now, const rtp::PacketView& pa
   util::ByteView ext{ext_buf, ext_len};
 
   // Only the header is written here; the transport encrypts the payload from
-  // the publisher's packet straight into the slot behind it (one pass over
-  // the payload instead of a copy and then an in-place encryption).
+  // where it is (the publisher's packet, or for RTX the staging buffer below)
+  // straight into the slot behind it: one pass over the payload instead of a
+  // copy and then an in-place encryption.
   auto slot = out.reserve();
   // Leave room for the SRTP trailer (auth tag / GCM tag + SRTCP index).
   auto room = slot.first(slot.size() - srtp::Session::kMaxTrailer);
@@ -82,7 +83,7 @@ bool Subscription::send_rewritten(util::Timestamp now, const rtp::PacketView& pa
     rtp::RtpHeader h{packet.marker(), rtp::PayloadType{pt}, seq_out, ts_out, rtp::Ssrc{ssrc_}, {}};
     size_t header_len = rtp::write_packet(room, h, ext, {});
     if (header_len == 0 || room.size() - header_len < payload.size()) return false;
-    return transport_->send_rtp_in_place(out, slot, header_len, payload);
+    return transport_->send_rtp_with_payload(out, slot, header_len, payload);
   }
   // RTX (RFC 4588 §4): own SSRC, PT and sequence; the original sequence number
   // leads the payload.
@@ -94,7 +95,7 @@ bool Subscription::send_rewritten(util::Timestamp now, const rtp::PacketView& pa
   rtp::RtpHeader h{packet.marker(), rtp::PayloadType{rtx_pt}, rtx_seq_++, ts_out, rtp::Ssrc{rtx_ssrc_}, {}};
   size_t header_len = rtp::write_packet(room, h, ext, {});
   if (header_len == 0 || room.size() - header_len < payload.size() + 2) return false;
-  return transport_->send_rtp_in_place(out, slot, header_len, {rtx_payload, payload.size() + 2});
+  return transport_->send_rtp_with_payload(out, slot, header_len, {rtx_payload, payload.size() + 2});
 }
 
 bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, bool keyframe,
