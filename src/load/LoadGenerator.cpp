@@ -678,7 +678,7 @@ util::Result<Summary> LoadGenerator::run() {
   sum.keyframes_sent = st.stats.keyframes_sent;
   sum.keyframe_requests = st.stats.keyframe_requests_received;
   sum.delay_us = quantiles(st.stats.delay_us);
-  Histogram join, connect;
+  Histogram join, keyframe, connect;
   int64_t expected = 0, received = 0;
   bool gcm = false, cm = false;
   for (auto& p : st.peers) {
@@ -688,6 +688,7 @@ util::Result<Summary> LoadGenerator::run() {
     if (p->receiving()) ++sum.receiving;
     else if (should_receive && !p->failed()) st.error(p->config().self_id + ": received no media");
     if (auto j = p->join_time()) join.record(uint64_t(util::to_millis(*j)));
+    if (auto k = p->keyframe_time()) keyframe.record(uint64_t(util::to_millis(*k)));
     if (auto c = p->connect_time()) connect.record(uint64_t(util::to_millis(*c)));
     expected += p->packets_expected();
     received += p->packets_received();
@@ -698,6 +699,7 @@ util::Result<Summary> LoadGenerator::run() {
   sum.expected_packets = uint64_t(std::max<int64_t>(0, expected));
   sum.loss_fraction = expected > 0 ? double(std::max<int64_t>(0, expected - received)) / double(expected) : 0;
   sum.join_ms = quantiles(join);
+  sum.keyframe_ms = quantiles(keyframe);
   sum.connect_ms = quantiles(connect);
   sum.srtp_profile = gcm && cm ? "mixed" : gcm ? "gcm" : cm ? "cm" : "";
   sum.sockets = st.shared_mode ? "shared" : "per-peer";

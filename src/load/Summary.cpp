@@ -26,6 +26,7 @@ std::string Summary::to_json() const {
       {"loss_fraction", loss_fraction},
       {"delay_us", quantiles(delay_us)},
       {"join_ms", quantiles(join_ms)},
+      {"keyframe_ms", quantiles(keyframe_ms)},
       {"connect_ms", quantiles(connect_ms)},
       {"connected", connected},
       {"receiving", receiving},
@@ -71,7 +72,7 @@ std::string Summary::to_text() const {
                 "%d rooms, %d publishers, %d subscribers, %.1f s, SRTP %s\n"
                 "connected %d/%d, receiving %d/%d, errors %llu\n"
                 "packets sent %llu, received %llu of %llu expected, loss %.3f%%\n"
-                "delay p50 %.0f us, p99 %.0f us, max %.0f us; join p50 %.0f ms, p99 %.0f ms\n"
+                "delay p50 %.0f us, p99 %.0f us, max %.0f us; join p50 %.0f ms, p99 %.0f ms; first keyframe p50 %.0f ms, p99 %.0f ms\n"
                 "cpu %.2f s (media thread %.2f s, sockets %s), server cpu %.2f s\n"
                 "steady %.1f s: received %llu of %llu expected, loss %.3f%%, delay p50 %.0f us, p99 %.0f us, "
                 "server cpu %.2f s\n",
@@ -79,7 +80,7 @@ std::string Summary::to_text() const {
                 publishers + subscribers, receiving, expected_receivers, (unsigned long long)errors,
                 (unsigned long long)sent_packets, (unsigned long long)received_packets,
                 (unsigned long long)expected_packets, loss_fraction * 100, delay_us.p50, delay_us.p99, delay_us.max,
-                join_ms.p50, join_ms.p99, cpu_s, media_thread_cpu_s, sockets.c_str(), server_cpu_s, steady.duration_s,
+                join_ms.p50, join_ms.p99, keyframe_ms.p50, keyframe_ms.p99, cpu_s, media_thread_cpu_s, sockets.c_str(), server_cpu_s, steady.duration_s,
                 (unsigned long long)steady.received_packets, (unsigned long long)steady.expected_packets,
                 steady.loss_fraction * 100, steady.delay_us.p50, steady.delay_us.p99, steady.server_cpu_s);
   std::string out = buf;

@@ -49,6 +49,9 @@ struct Summary {
   double loss_fraction = 0;
   Quantiles delay_us;
   Quantiles join_ms;     ///< joinRoom → first media packet, receivers only
+  /// joinRoom → first packet of a video keyframe (a decoder's first frame),
+  /// receivers of video only.
+  Quantiles keyframe_ms;
   Quantiles connect_ms;  ///< joinRoom → DTLS-SRTP connected
   int connected = 0;     ///< participants whose transport came up
   int receiving = 0;     ///< participants that received media

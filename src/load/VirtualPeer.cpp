@@ -6,6 +6,7 @@
 #include "load/MediaFormat.hpp"
 #include "rtp/ExtensionValues.hpp"
 #include "rtp/ExtensionWriter.hpp"
+#include "rtp/Keyframe.hpp"
 #include "rtp/NtpTime.hpp"
 #include "rtp/PacketView.hpp"
 #include "rtp/PacketWriter.hpp"
@@ -454,6 +455,8 @@ void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
   ++stats_.received_packets;
   stats_.received_bytes += data.size();
   if (!first_media_) first_media_ = now;
+  // The generator's publishers send VP8 (MediaFormat.hpp).
+  if (video && !first_keyframe_ && rtp::is_keyframe(rtp::VideoCodec::kVp8, packet->payload())) first_keyframe_ = now;
   auto sent = video ? read_vp8_send_time(packet->payload()) : read_audio_send_time(packet->payload());
   uint64_t now_us = send_time_us(now);
   if (sent && *sent <= now_us) {
@@ -542,6 +545,11 @@ void VirtualPeer::send_receiver_feedback(util::Timestamp now, util::DatagramSink
 std::optional<util::Duration> VirtualPeer::join_time() const {
   if (!join_sent_ || !first_media_) return std::nullopt;
   return *first_media_ - *join_sent_;
+}
+
+std::optional<util::Duration> VirtualPeer::keyframe_time() const {
+  if (!join_sent_ || !first_keyframe_) return std::nullopt;
+  return *first_keyframe_ - *join_sent_;
 }
 
 std::optional<util::Duration> VirtualPeer::connect_time() const {

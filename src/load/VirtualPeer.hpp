@@ -112,6 +112,10 @@ class VirtualPeer {
   bool receiving() const { return first_media_.has_value(); }
   /// joinRoom sent → first media packet received.
   std::optional<util::Duration> join_time() const;
+  /// joinRoom sent → first packet of a video keyframe received: where a decoder
+  /// can start, so the join as a viewer sees it. A server that forwards from
+  /// any packet reaches the first one sooner, but nothing before this shows.
+  std::optional<util::Duration> keyframe_time() const;
   std::optional<util::Duration> connect_time() const;
   util::Timestamp created() const { return created_; }
   const char* srtp_profile() const;
@@ -173,6 +177,7 @@ class VirtualPeer {
   std::optional<util::Timestamp> join_sent_;
   std::optional<util::Timestamp> connected_at_;
   std::optional<util::Timestamp> first_media_;
+  std::optional<util::Timestamp> first_keyframe_;
   util::Timestamp deadline_ = util::kNever;
   std::string failure_;
   uint32_t rtcp_ssrc_;

@@ -64,9 +64,13 @@ void Track::on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp
 
 bool Track::want_keyframe(util::Timestamp now) {
   if (kind_ != sdp::MediaKind::Video) return false;
-  if (last_keyframe_request_ != util::Timestamp{} && now - last_keyframe_request_ < kKeyframeRequestInterval)
-    return false;
+  if (last_keyframe_request_ != util::Timestamp{}) {
+    const auto since = now - last_keyframe_request_;
+    if (since < kKeyframeRequestSpacing) return false;
+    if (keyframe_pending_ && since < kKeyframeRequestRetry) return false;
+  }
   last_keyframe_request_ = now;
+  keyframe_pending_ = true;
   ++keyframe_requests_;
   return true;
 }

@@ -23,10 +23,16 @@ namespace sb::sfu {
 class Participant;
 class Subscription;
 
-/// Keyframe requests to one publisher stream are at most this frequent, however
-/// many subscribers ask (a PLI storm would make the encoder spend all its bits
-/// on keyframes).
-inline constexpr util::Duration kKeyframeRequestInterval = std::chrono::milliseconds(300);
+/// Keyframe requests to one publisher stream, however many subscribers ask:
+/// - while one is unanswered (no keyframe since), no other goes out, since the
+///   keyframe it brings serves everyone waiting; it is repeated after
+///   kKeyframeRequestRetry without an answer (a lost PLI, RFC 4585 §3.4);
+/// - an answered one lets the next go after kKeyframeRequestSpacing, so a
+///   subscriber arriving just after a keyframe waits about that much plus a
+///   frame, while a join storm still makes at most one keyframe per spacing
+///   (each costs every viewer several frames' worth of bits).
+inline constexpr util::Duration kKeyframeRequestSpacing = std::chrono::milliseconds(100);
+inline constexpr util::Duration kKeyframeRequestRetry = std::chrono::milliseconds(300);
 inline constexpr size_t kAudioCachePackets = 64;
 inline constexpr size_t kVideoCachePackets = 512;
 
@@ -77,8 +83,11 @@ class Track {
   void on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp_timestamp);
   const std::optional<SenderClock>& sender_clock() const { return sender_clock_; }
 
-  /// True when a keyframe request should go to the publisher now (throttled).
+  /// True when a keyframe request should go to the publisher now (see
+  /// kKeyframeRequestSpacing); counts it as sent.
   bool want_keyframe(util::Timestamp now);
+  /// The first packet of a keyframe arrived: an outstanding request is answered.
+  void on_keyframe() { keyframe_pending_ = false; }
   rtp::VideoCodec video_codec(uint8_t pt) const;
 
   rtp::RetransmissionCache& cache() { return cache_; }
@@ -110,6 +119,7 @@ class Track {
   rtp::RetransmissionCache cache_;
   std::optional<SenderClock> sender_clock_;
   util::Timestamp last_keyframe_request_{};
+  bool keyframe_pending_ = false;  ///< a request went out and no keyframe came since
   std::vector<Subscription*> subscriptions_;
   uint64_t packets_ = 0;
   uint64_t keyframe_requests_ = 0;

@@ -516,9 +516,12 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
 void WorkerCore::on_publisher_packet(util::Timestamp now, Track& track, const rtp::PacketView& packet,
                                      util::ByteView raw, bool in_batch, util::DatagramSink& out) {
   track.on_packet(now, packet, raw);
-  if (track.subscriptions().empty()) return;
+  // Looked at even without subscribers: a keyframe answers an outstanding
+  // request (Track::want_keyframe), whoever is there to receive it.
   bool keyframe = track.is_video() &&
                   rtp::is_keyframe(track.video_codec(uint8_t(packet.payload_type())), packet.payload());
+  if (keyframe) track.on_keyframe();
+  if (track.subscriptions().empty()) return;
   if (in_batch && pending_media_.size() < kMaxPendingMedia) {
     pending_media_.push_back({&track, packet, keyframe, out.origin()});
     return;

@@ -210,40 +210,116 @@ TEST(Forwarding, VideoStartsAtAKeyframeAfterAPli) {
   EXPECT_FALSE(b.rtp_from(audio->ssrc).empty());
 }
 
-TEST(Forwarding, SubscriberPlisAreThrottledTowardsThePublisher) {
-  TwoPublishers call(3);
-  ASSERT_TRUE(call.connected);
-  Harness& h = call.h;
-  Client& a = call.a;
-  Client& b = call.b;
-  auto stream = b.stream_for("alice-video");
-  ASSERT_TRUE(stream);
-  ASSERT_FALSE(b.rtp_from(stream->ssrc).empty());
-
-  auto send_pli = [&] {
+/// Alice and Bob in a call, and Bob's keyframe requests for Alice's video.
+struct BobAsksAlice : TwoPublishers {
+  BobAsksAlice() : TwoPublishers(3) {
+    if (connected) stream = b.stream_for("alice-video");
+  }
+  bool send_pli() {
     uint8_t buf[rtcp::Pli::kSize];
     size_t n = rtcp::Pli::write(buf, rtp::Ssrc{b.rtcp_ssrc}, rtp::Ssrc{stream->ssrc});
-    ASSERT_TRUE(b.send_rtcp({buf, n}));
-  };
+    return b.send_rtcp({buf, n});
+  }
+  size_t keyframes_to_bob() const {
+    size_t n = 0;
+    for (const auto& r : b.rtp_from(stream->ssrc))
+      if (vp8_keyframe_payload(r.rtp().payload())) ++n;
+    return n;
+  }
+  std::optional<OfferedStream> stream;
+};
+
+TEST(Forwarding, UnansweredKeyframeRequestsAreNotRepeatedUntilTheRetry) {
+  BobAsksAlice call;
+  ASSERT_TRUE(call.connected && call.stream);
+  Harness& h = call.h;
+  Client& a = call.a;
+  ASSERT_FALSE(call.b.rtp_from(call.stream->ssrc).empty());
+  // Alice's encoder ignores PLIs: every request stays unanswered.
+  a.respond_to_pli = false;
   size_t before = a.plis().size();
-  // Ten PLIs within 250 ms become one PLI to Alice (kKeyframeRequestInterval).
+  // Ten PLIs within 250 ms become one PLI to Alice: the keyframe it asks for
+  // would serve them all.
   for (int i = 0; i < 10; ++i) {
-    send_pli();
+    ASSERT_TRUE(call.send_pli());
     h.run_for(25ms);
   }
   auto plis = a.plis();
   ASSERT_EQ(plis.size(), before + 1);
   EXPECT_EQ(uint32_t(plis.back().value.media_ssrc), a.video_ssrc);
-  // Once the interval has passed, the next request goes through.
+  // No keyframe came: once kKeyframeRequestRetry has passed, the request is
+  // repeated (the first PLI may have been lost).
   h.run_for(100ms);
-  send_pli();
+  ASSERT_TRUE(call.send_pli());
   h.run_for(20ms);
-  EXPECT_EQ(a.plis().size(), before + 2);
+  ASSERT_EQ(a.plis().size(), before + 2);
+  EXPECT_GE(a.plis().back().at - plis.back().at, kKeyframeRequestRetry);
   auto snap = h.snapshot_of("bob");
   ASSERT_NE(snap, nullptr);
   EXPECT_EQ(snap->media.plis_received, 11u);
 }
 
+TEST(Forwarding, AnsweredKeyframeRequestLetsTheNextGoAfterTheSpacing) {
+  BobAsksAlice call;
+  ASSERT_TRUE(call.connected && call.stream);
+  Harness& h = call.h;
+  Client& a = call.a;
+  // Well past the keyframe requests of the join.
+  h.run_for(1s);
+  const size_t plis0 = a.plis().size(), keys0 = call.keyframes_to_bob();
+  ASSERT_TRUE(call.send_pli());
+  h.run_for(70ms);  // Alice answers with her next frame (every 40 ms)
+  ASSERT_EQ(a.plis().size(), plis0 + 1);
+  ASSERT_EQ(call.keyframes_to_bob(), keys0 + 1) << "the PLI was answered by a keyframe";
+  // Answered, but too soon after the last request: one keyframe per spacing.
+  ASSERT_TRUE(call.send_pli());
+  h.run_for(10ms);
+  EXPECT_EQ(a.plis().size(), plis0 + 1);
+  // After kKeyframeRequestSpacing (less than kKeyframeRequestRetry) the next goes.
+  h.run_for(30ms);
+  ASSERT_TRUE(call.send_pli());
+  h.run_for(10ms);
+  EXPECT_EQ(a.plis().size(), plis0 + 2);
+  static_assert(kKeyframeRequestSpacing < kKeyframeRequestRetry);
+}
+
+TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
+  Harness h(5);
+  Client& a = h.add_client({.name = "alice"});
+  h.join(a);
+  ASSERT_TRUE(h.connect_all());
+  // Alice sends delta frames only, unless asked.
+  a.start_media(h.now(), false);
+  h.run_for(1s);
+  const size_t plis0 = a.plis().size();
+  // Eight viewers join 30 ms apart (a webinar starting): each arrives while a
+  // keyframe is in flight or just after one.
+  std::vector<std::pair<Client*, util::Timestamp>> viewers;
+  const util::Timestamp storm = h.now();
+  for (int i = 0; i < 8; ++i) {
+    Client& c = h.add_client({.name = "viewer" + std::to_string(i), .publish = false});
+    viewers.push_back({&c, h.now()});
+    h.join(c);
+    h.run_for(30ms);
+  }
+  ASSERT_TRUE(h.connect_all());
+  h.run_for(1s);
+  const util::Duration span = h.now() - storm;
+  for (auto& [c, joined] : viewers) {
+    auto stream = c->stream_for("alice-video");
+    ASSERT_TRUE(stream) << c->spec.name;
+    auto rx = c->rtp_from(stream->ssrc);
+    ASSERT_FALSE(rx.empty()) << c->spec.name;
+    EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload())) << c->spec.name;
+    // At most the spacing, one frame interval (40 ms) and the join itself.
+    EXPECT_LT(rx.front().at - joined, kKeyframeRequestSpacing + 40ms + 80ms) << c->spec.name;
+  }
+  // Not a keyframe per viewer: at most one request per spacing.
+  const size_t plis = a.plis().size() - plis0;
+  EXPECT_GE(plis, 2u);
+  EXPECT_LE(plis, size_t(span / kKeyframeRequestSpacing) + 1);
+  EXPECT_LT(plis, viewers.size());
+}
 
 TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
   Harness h(4);
