@@ -62,11 +62,11 @@ void Track::on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp
   if (stats_) stats_->on_sender_report(ntp, now);
 }
 
-bool Track::want_keyframe(util::Timestamp now) {
+bool Track::want_keyframe(util::Timestamp now, bool first) {
   if (kind_ != sdp::MediaKind::Video) return false;
   if (last_keyframe_request_ != util::Timestamp{}) {
     const auto since = now - last_keyframe_request_;
-    if (since < kKeyframeRequestSpacing) return false;
+    if (since < (first ? kKeyframeRequestSpacing : kKeyframeRequestInterval)) return false;
     if (keyframe_pending_ && since < kKeyframeRequestRetry) return false;
   }
   last_keyframe_request_ = now;

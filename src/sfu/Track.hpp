@@ -27,11 +27,14 @@ class Subscription;
 /// - while one is unanswered (no keyframe since), no other goes out, since the
 ///   keyframe it brings serves everyone waiting; it is repeated after
 ///   kKeyframeRequestRetry without an answer (a lost PLI, RFC 4585 §3.4);
-/// - an answered one lets the next go after kKeyframeRequestSpacing, so a
-///   subscriber arriving just after a keyframe waits about that much plus a
-///   frame, while a join storm still makes at most one keyframe per spacing
-///   (each costs every viewer several frames' worth of bits).
+/// - once answered, the next may go kKeyframeRequestSpacing after the last
+///   when a subscriber waits for its first keyframe (a join: each subscriber
+///   needs one once, so a join storm makes at most one keyframe per spacing),
+///   and kKeyframeRequestInterval after it for a subscriber that lost its
+///   picture (a receiver on a lossy path asks again and again, and every
+///   keyframe costs every viewer several frames' worth of bits).
 inline constexpr util::Duration kKeyframeRequestSpacing = std::chrono::milliseconds(100);
+inline constexpr util::Duration kKeyframeRequestInterval = std::chrono::milliseconds(300);
 inline constexpr util::Duration kKeyframeRequestRetry = std::chrono::milliseconds(300);
 inline constexpr size_t kAudioCachePackets = 64;
 inline constexpr size_t kVideoCachePackets = 512;
@@ -84,8 +87,9 @@ class Track {
   const std::optional<SenderClock>& sender_clock() const { return sender_clock_; }
 
   /// True when a keyframe request should go to the publisher now (see
-  /// kKeyframeRequestSpacing); counts it as sent.
-  bool want_keyframe(util::Timestamp now);
+  /// kKeyframeRequestSpacing); counts it as sent. `first`: for a subscriber
+  /// still waiting for its first keyframe.
+  bool want_keyframe(util::Timestamp now, bool first);
   /// The first packet of a keyframe arrived: an outstanding request is answered.
   void on_keyframe() { keyframe_pending_ = false; }
   rtp::VideoCodec video_codec(uint8_t pt) const;

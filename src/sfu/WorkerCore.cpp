@@ -590,11 +590,11 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
     }
     s->subscriber().stats().forwarded += forwarded;
   }
-  if (waiting) request_keyframe(now, track, out);
+  if (waiting) request_keyframe(now, track, true, out);
 }
 
-void WorkerCore::request_keyframe(util::Timestamp now, Track& track, util::DatagramSink& out) {
-  if (!track.want_keyframe(now) || track.ssrc() == 0) return;
+void WorkerCore::request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out) {
+  if (!track.want_keyframe(now, first) || track.ssrc() == 0) return;
   Participant& pub = track.publisher();
   uint8_t buf[64];
   size_t n = 0;
@@ -637,7 +637,8 @@ void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView dat
     } else if (pv.is(rtcp::PacketType::kPsfb, 1)) {  // PLI, RFC 4585 §6.3.1
       if (auto pli = rtcp::Pli::parse(pv)) {
         ++p.stats().plis_received;
-        if (Subscription* s = p.find_subscription(uint32_t(pli->media_ssrc()))) request_keyframe(now, s->track(), out);
+        if (Subscription* s = p.find_subscription(uint32_t(pli->media_ssrc())))
+          request_keyframe(now, s->track(), s->waiting_for_keyframe(), out);
       }
     } else if (pv.is(rtcp::PacketType::kPsfb, rtcp::kFmtAfb)) {  // REMB, draft-alvestrand-rmcat-remb-03 §2.2
       if (auto remb = rtcp::Remb::parse(pv)) {
@@ -648,7 +649,8 @@ void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView dat
       if (auto fir = rtcp::Fir::parse(pv)) {
         ++p.stats().plis_received;
         for (auto e : fir->entries())
-          if (Subscription* s = p.find_subscription(uint32_t(e.ssrc))) request_keyframe(now, s->track(), out);
+          if (Subscription* s = p.find_subscription(uint32_t(e.ssrc)))
+            request_keyframe(now, s->track(), s->waiting_for_keyframe(), out);
       }
     }
   });
@@ -756,7 +758,7 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
   }
   // A subscriber still waiting for its first keyframe asks again.
   for (auto& s : p.subscriptions)
-    if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), out);
+    if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), true, out);
 }
 
 void WorkerCore::touch(Participant& p) {

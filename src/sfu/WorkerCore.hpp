@@ -134,7 +134,9 @@ class WorkerCore {
                util::DatagramSink& out);
   void on_rtcp(util::Timestamp now, Participant& p, util::ByteView packet, util::DatagramSink& out);
   Participant::SsrcRoute* resolve_ssrc(Participant& p, const rtp::PacketView& packet);
-  void request_keyframe(util::Timestamp now, Track& track, util::DatagramSink& out);
+  /// Asks the publisher of `track` for a keyframe unless Track::want_keyframe
+  /// holds it back; `first`: for a subscriber waiting for its first one.
+  void request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out);
 
   // Timers.
   void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);
