@@ -586,7 +586,10 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
       const PendingPacket& p = *packets[k];
       if (p.origin_ns != origin) out.set_origin(origin = p.origin_ns);
       if (s->forward(now, p.packet, p.keyframe, out)) ++forwarded;
-      else if (s->active() && s->waiting_for_keyframe()) waiting = true;
+      // Only a subscriber that can receive asks: a keyframe that arrives while
+      // its DTLS handshake is still running would pass it by, and the spacing
+      // would then hold back the request it really needs.
+      else if (s->active() && s->waiting_for_keyframe() && s->subscriber().transport().connected()) waiting = true;
     }
     s->subscriber().stats().forwarded += forwarded;
   }

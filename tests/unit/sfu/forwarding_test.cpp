@@ -287,6 +287,37 @@ TEST(Forwarding, AnsweredPliLetsTheNextGoAfterTheInterval) {
   static_assert(kKeyframeRequestSpacing < kKeyframeRequestInterval);
 }
 
+TEST(Forwarding, KeyframeIsRequestedOnlyOnceTheSubscriberCanReceiveIt) {
+  Harness h(6);
+  Client& a = h.add_client({.name = "alice"});
+  h.join(a);
+  ASSERT_TRUE(h.connect_all());
+  a.start_media(h.now(), false);  // delta frames unless asked
+  h.run_for(500ms);
+  const size_t plis0 = a.plis().size();
+  // Carol's signaling completes, but her DTLS handshake does not get through
+  // (RFC 7983: first byte 20-63) for a while: her subscription to Alice is
+  // negotiated, and her transport cannot carry it yet.
+  Client& c = h.add_client({.name = "carol", .publish = false});
+  h.net.set_filter([&](const sim::SimDatagram& d) { return !(d.from == c.addr && d.data[0] >= 20 && d.data[0] <= 63); });
+  h.join(c);
+  h.run_for(600ms);
+  ASSERT_TRUE(c.stream_for("alice-video")) << "the subscription is negotiated";
+  ASSERT_FALSE(c.connected());
+  EXPECT_EQ(a.plis().size(), plis0) << "a keyframe now would reach nobody";
+  h.net.set_filter(nullptr);
+  ASSERT_TRUE(h.connect_all());
+  const util::Timestamp connected = h.now();
+  h.run_for(1s);
+  ASSERT_GT(a.plis().size(), plis0);
+  EXPECT_GE(a.plis()[plis0].at, connected - 20ms);
+  auto rx = c.rtp_from(c.stream_for("alice-video")->ssrc);
+  ASSERT_FALSE(rx.empty());
+  EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
+  // The next packet of Alice's (40 ms apart) asks, her next frame answers.
+  EXPECT_LT(rx.front().at - connected, 40ms + 40ms + 20ms);
+}
+
 TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
   Harness h(5);
   Client& a = h.add_client({.name = "alice"});
