@@ -166,10 +166,16 @@ TEST(Forwarding, VideoStartsAtAKeyframeAfterAPli) {
   h.run_for(500ms);
   EXPECT_TRUE(a.plis().empty()) << "nobody subscribes yet: no keyframe request";
 
+  // Alice's encoder misses the first request (Bob's connection asks at once),
+  // so delta frames reach the server after Bob can receive, and are held back
+  // until the repeated request brings a keyframe.
+  a.respond_to_pli = false;
   Client& b = h.add_client({.name = "bob"});
   h.join(b);
   ASSERT_TRUE(h.connect_all());
   util::Timestamp joined = h.now();
+  h.run_for(150ms);
+  a.respond_to_pli = true;
   h.run_for(1s);
 
   auto stream = b.stream_for("alice-video");
@@ -287,35 +293,73 @@ TEST(Forwarding, AnsweredPliLetsTheNextGoAfterTheInterval) {
   static_assert(kKeyframeRequestSpacing < kKeyframeRequestInterval);
 }
 
+/// Alice alone in a room, streaming delta frames unless asked for a keyframe;
+/// then Carol, a viewer, joins.
+struct CarolJoinsAlice {
+  explicit CarolJoinsAlice(uint64_t seed) : h(seed), a(h.add_client({.name = "alice"})) {
+    h.join(a);
+    if (!h.connect_all()) return;
+    a.start_media(h.now(), false);
+    h.run_for(std::chrono::milliseconds(500));
+    plis0 = a.plis().size();
+    ready = true;
+  }
+  Client& add_carol() { return *(c = &h.add_client({.name = "carol", .publish = false})); }
+  /// Carol's video, received; empty if none.
+  std::vector<Received> carols_video() const {
+    auto s = c->stream_for("alice-video");
+    return s ? c->rtp_from(s->ssrc) : std::vector<Received>{};
+  }
+  Harness h;
+  Client& a;
+  Client* c = nullptr;
+  size_t plis0 = 0;  ///< PLIs Alice had received before Carol came
+  bool ready = false;
+};
+
 TEST(Forwarding, KeyframeIsRequestedOnlyOnceTheSubscriberCanReceiveIt) {
-  Harness h(6);
-  Client& a = h.add_client({.name = "alice"});
-  h.join(a);
-  ASSERT_TRUE(h.connect_all());
-  a.start_media(h.now(), false);  // delta frames unless asked
-  h.run_for(500ms);
-  const size_t plis0 = a.plis().size();
+  CarolJoinsAlice t(6);
+  ASSERT_TRUE(t.ready);
+  Harness& h = t.h;
   // Carol's signaling completes, but her DTLS handshake does not get through
   // (RFC 7983: first byte 20-63) for a while: her subscription to Alice is
   // negotiated, and her transport cannot carry it yet.
-  Client& c = h.add_client({.name = "carol", .publish = false});
+  Client& c = t.add_carol();
   h.net.set_filter([&](const sim::SimDatagram& d) { return !(d.from == c.addr && d.data[0] >= 20 && d.data[0] <= 63); });
   h.join(c);
   h.run_for(600ms);
   ASSERT_TRUE(c.stream_for("alice-video")) << "the subscription is negotiated";
   ASSERT_FALSE(c.connected());
-  EXPECT_EQ(a.plis().size(), plis0) << "a keyframe now would reach nobody";
+  EXPECT_EQ(t.a.plis().size(), t.plis0) << "a keyframe now would reach nobody";
   h.net.set_filter(nullptr);
   ASSERT_TRUE(h.connect_all());
   const util::Timestamp connected = h.now();
   h.run_for(1s);
-  ASSERT_GT(a.plis().size(), plis0);
-  EXPECT_GE(a.plis()[plis0].at, connected - 20ms);
-  auto rx = c.rtp_from(c.stream_for("alice-video")->ssrc);
+  ASSERT_GT(t.a.plis().size(), t.plis0);
+  EXPECT_GE(t.a.plis()[t.plis0].at, connected - 10ms) << "asked once her transport was up";
+  auto rx = t.carols_video();
   ASSERT_FALSE(rx.empty());
   EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
-  // The next packet of Alice's (40 ms apart) asks, her next frame answers.
-  EXPECT_LT(rx.front().at - connected, 40ms + 40ms + 20ms);
+  EXPECT_LT(rx.front().at - connected, 40ms + 40ms + 10ms);
+}
+
+TEST(Forwarding, FirstKeyframeIsAskedForWhenTheTransportComesUp) {
+  CarolJoinsAlice t(7);
+  ASSERT_TRUE(t.ready);
+  t.h.join(t.add_carol());
+  ASSERT_TRUE(t.h.connect_all());
+  const util::Timestamp connected = t.h.now();
+  t.h.run_for(1s);
+  ASSERT_GT(t.a.plis().size(), t.plis0);
+  // The request leaves when Carol's DTLS completes (a network hop, 1 ms, to
+  // Alice), not with Alice's next packet up to a frame (40 ms) later.
+  const util::Duration pli = t.a.plis()[t.plis0].at - connected;
+  EXPECT_GE(pli, -5ms);
+  EXPECT_LE(pli, 3ms);
+  auto rx = t.carols_video();
+  ASSERT_FALSE(rx.empty());
+  EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
+  EXPECT_LT(rx.front().at - connected, 40ms + 10ms);  // Alice's next frame
 }
 
 TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
