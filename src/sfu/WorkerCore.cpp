@@ -663,6 +663,12 @@ void WorkerCore::on_rtcp(util::Timestamp now, Participant& p, util::ByteView dat
 void WorkerCore::drain_events(util::Timestamp now, Participant& p, util::DatagramSink& out) {
   while (auto ev = p.transport().poll_event()) {
     if (std::holds_alternative<rtc::TransportConnected>(*ev)) {
+      // The handshake's last flight (our ChangeCipherSpec and Finished) goes
+      // into the send queue now, ahead of any media: a copy queued before it
+      // in the same round (the fan-out runs first in flush()) would reach a
+      // peer that cannot decrypt yet and be lost, and a subscriber's first
+      // keyframe with it.
+      p.transport().flush(out);
       // DTLS-SRTP is up: the subscriber can receive now, so its video's first
       // keyframe is asked for at once rather than with the publisher's next
       // packet (up to a frame later; 200 ms for a 5 fps screen share).
