@@ -146,6 +146,8 @@ class Client : public sim::SimNode {
   /// Starts publishing: audio every 20 ms, a video frame every 40 ms, SRs every second.
   void start_media(util::Timestamp now, bool first_frame_keyframe = true);
   void stop_media() { media_on_ = false; }
+  /// The encoder makes its next video frame a keyframe (a periodic one).
+  void keyframe_next() { keyframe_next_ = true; }
   bool send_rtcp(util::ByteView rtcp);
   bool connected() const { return transport && transport->connected(); }
 

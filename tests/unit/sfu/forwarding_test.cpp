@@ -3,6 +3,8 @@
 // starts at a keyframe, with throttled keyframe requests.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "sfu/SfuHarness.hpp"
 
 namespace sb::sfu::test {
@@ -360,6 +362,64 @@ TEST(Forwarding, FirstKeyframeIsAskedForWhenTheTransportComesUp) {
   ASSERT_FALSE(rx.empty());
   EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
   EXPECT_LT(rx.front().at - connected, 40ms + 10ms);  // Alice's next frame
+}
+
+/// True when `d` carries a DTLS record of epoch 1 (RFC 6347 §4.1): after the
+/// ChangeCipherSpec, so the handshake's Finished.
+bool carries_finished(util::ByteView d) {
+  for (size_t at = 0; at + 13 <= d.size();) {
+    if (d[at] < 20 || d[at] > 63) return false;
+    if (util::load_be16(&d[at + 3]) == 1) return true;
+    at += 13 + util::load_be16(&d[at + 11]);
+  }
+  return false;
+}
+
+TEST(Forwarding, OurLastHandshakeFlightLeavesBeforeMediaReadWithIt) {
+  CarolJoinsAlice t(8);
+  ASSERT_TRUE(t.ready);
+  Harness& h = t.h;
+  // The server reads its socket every 10 ms, as a busy worker's recvmmsg does:
+  // a subscriber's Finished and a publisher's keyframe can be one batch.
+  h.net.set_read_interval(kCoreAddr, 10ms);
+  Client& c = t.add_carol();
+  // Alice's next frame after Carol's Finished leaves is a keyframe (a periodic
+  // one: nobody asked for it), read by the server with that Finished.
+  util::Timestamp finished_sent{}, finished_read{};
+  h.net.set_filter([&](const sim::SimDatagram& d) {
+    if (d.from == c.addr && carries_finished(d.data) && finished_sent == util::Timestamp{}) {
+      finished_sent = d.sent_at;
+      t.a.keyframe_next();
+    }
+    return true;
+  });
+  std::map<uint16_t, util::Timestamp> alice_read;  // RTP sequence number (plain in SRTP) → read
+  h.net.set_tap([&](const sim::SimDatagram& d, util::Timestamp at) {
+    if (d.from == c.addr && carries_finished(d.data)) finished_read = at;
+    if (d.from == t.a.addr && d.data.size() >= 12 && d.data[0] >= 128 && d.data[0] <= 191 && !rtp::is_rtcp(d.data))
+      alice_read.emplace(util::load_be16(&d.data[2]), at);
+  });
+  h.join(c);
+  ASSERT_TRUE(h.connect_all());
+  h.run_for(1s);
+  h.net.set_filter(nullptr);
+  h.net.set_tap(nullptr);
+  // The scenario happened: Alice's keyframe was read in the batch with the Finished.
+  ASSERT_NE(finished_sent, util::Timestamp{});
+  const SentRtp* key = nullptr;
+  for (const auto& s : t.a.sent)
+    if (s.ssrc == t.a.video_ssrc && s.keyframe && s.at >= finished_sent) {
+      key = &s;
+      break;
+    }
+  ASSERT_NE(key, nullptr);
+  ASSERT_TRUE(alice_read.count(key->seq));
+  ASSERT_EQ(alice_read[key->seq], finished_read) << "not one batch; the test needs another timing";
+  // Carol decrypted that keyframe: it left after our Finished, not before.
+  auto rx = t.carols_video();
+  ASSERT_FALSE(rx.empty());
+  EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload())) << "Carol's first video is not a keyframe";
+  EXPECT_EQ(rx.front().rtp().timestamp(), key->timestamp);
 }
 
 TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {

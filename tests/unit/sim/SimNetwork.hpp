@@ -177,6 +177,10 @@ class SimNetwork {
   }
   void set_filter(Filter f) { filter_ = std::move(f); }
   void set_tap(Tap t) { tap_ = std::move(t); }
+  /// The node at `addr` reads its socket only every `every` (a busy server's
+  /// recvmmsg): datagrams for it wait for the next multiple of `every`, and it
+  /// is flushed once after all of them, not after each. Zero: after each.
+  void set_read_interval(const util::SocketAddr& addr, util::Duration every) { read_interval_[addr] = every; }
 
   /// Attaches `node` (which must outlive the network or be removed) at `addr`.
   EndpointId add_node(const util::SocketAddr& addr, SimNode& node) {
@@ -313,7 +317,18 @@ class SimNetwork {
     return std::max(d, util::Duration::zero());
   }
 
-  void schedule(util::Timestamp at, SimDatagram d) { in_flight_.push(Scheduled{at, next_order_++, std::move(d)}); }
+  void schedule(util::Timestamp at, SimDatagram d) {
+    if (auto it = read_interval_.find(d.to); it != read_interval_.end() && it->second > util::Duration::zero()) {
+      const auto every = it->second;
+      const auto t = at.time_since_epoch();
+      at = util::Timestamp{((t + every - util::Duration{1}) / every) * every};
+    }
+    in_flight_.push(Scheduled{at, next_order_++, std::move(d)});
+  }
+  bool reads_in_batches(const util::SocketAddr& addr) const {
+    auto it = read_interval_.find(addr);
+    return it != read_interval_.end() && it->second > util::Duration::zero();
+  }
 
   Endpoint* endpoint_at(const util::SocketAddr& addr) {
     for (auto& ep : endpoints_)
@@ -323,6 +338,11 @@ class SimNetwork {
 
   /// Delivers everything due by now_, then fires due timers; flushes after each.
   void step() {
+    std::vector<Endpoint*> batched;  // read in batches: flushed once, after the loop
+    // Their datagrams stay alive until then, as a receive batch's buffers do:
+    // a node may hold views into them until its flush. (Moving a vector keeps
+    // its heap buffer, so the views survive `held` growing.)
+    std::vector<util::Bytes> held;
     while (!in_flight_.empty() && in_flight_.top().at <= now_) {
       Scheduled s = in_flight_.top();
       in_flight_.pop();
@@ -335,8 +355,15 @@ class SimNetwork {
       if (tap_) tap_(s.datagram, now_);
       util::Bytes copy = s.datagram.data;
       ep->node->handle_datagram(now_, s.datagram.from, copy);
-      if (ep->node) ep->node->flush(now_, *ep);
+      if (!reads_in_batches(ep->addr)) {
+        if (ep->node) ep->node->flush(now_, *ep);
+        continue;
+      }
+      held.push_back(std::move(copy));
+      if (std::find(batched.begin(), batched.end(), ep) == batched.end()) batched.push_back(ep);
     }
+    for (Endpoint* ep : batched)
+      if (ep->node) ep->node->flush(now_, *ep);
     for (auto& ep : endpoints_) {
       if (ep->node && ep->node->poll_timeout() <= now_) {
         ep->node->handle_timeout(now_);
@@ -359,6 +386,7 @@ class SimNetwork {
   uint64_t next_order_ = 0;
   Filter filter_;
   Tap tap_;
+  std::unordered_map<util::SocketAddr, util::Duration> read_interval_;
   NetworkStats stats_;
   bool stalled_ = false;
 };
