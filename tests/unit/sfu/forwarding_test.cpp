@@ -1,6 +1,6 @@
 // WorkerCore forwarding between simulated browsers: rewriting per subscriber
 // (SSRC, payload type, sequence, extension ids, send times) and video that
-// starts at a keyframe, with throttled keyframe requests.
+// starts at a keyframe, with keyframe requests merged per track.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -296,37 +296,37 @@ TEST(Forwarding, AnsweredPliLetsTheNextGoAfterTheInterval) {
 }
 
 /// Alice alone in a room, streaming delta frames unless asked for a keyframe;
-/// then Carol, a viewer, joins.
-struct CarolJoinsAlice {
-  explicit CarolJoinsAlice(uint64_t seed) : h(seed), a(h.add_client({.name = "alice"})) {
+/// then viewers join.
+struct AliceStreamsDeltas {
+  explicit AliceStreamsDeltas(uint64_t seed, util::Duration warmup = std::chrono::milliseconds(500))
+      : h(seed), a(h.add_client({.name = "alice"})) {
     h.join(a);
     if (!h.connect_all()) return;
     a.start_media(h.now(), false);
-    h.run_for(std::chrono::milliseconds(500));
+    h.run_for(warmup);
     plis0 = a.plis().size();
     ready = true;
   }
-  Client& add_carol() { return *(c = &h.add_client({.name = "carol", .publish = false})); }
-  /// Carol's video, received; empty if none.
-  std::vector<Received> carols_video() const {
-    auto s = c->stream_for("alice-video");
-    return s ? c->rtp_from(s->ssrc) : std::vector<Received>{};
+  Client& add_viewer(std::string name) { return h.add_client({.name = std::move(name), .publish = false}); }
+  /// The viewer's video from Alice, received; empty if none.
+  static std::vector<Received> video_of(const Client& viewer) {
+    auto s = viewer.stream_for("alice-video");
+    return s ? viewer.rtp_from(s->ssrc) : std::vector<Received>{};
   }
   Harness h;
   Client& a;
-  Client* c = nullptr;
-  size_t plis0 = 0;  ///< PLIs Alice had received before Carol came
+  size_t plis0 = 0;  ///< PLIs Alice had received before the viewers came
   bool ready = false;
 };
 
 TEST(Forwarding, KeyframeIsRequestedOnlyOnceTheSubscriberCanReceiveIt) {
-  CarolJoinsAlice t(6);
+  AliceStreamsDeltas t(6);
   ASSERT_TRUE(t.ready);
   Harness& h = t.h;
   // Carol's signaling completes, but her DTLS handshake does not get through
   // (RFC 7983: first byte 20-63) for a while: her subscription to Alice is
   // negotiated, and her transport cannot carry it yet.
-  Client& c = t.add_carol();
+  Client& c = t.add_viewer("carol");
   h.net.set_filter([&](const sim::SimDatagram& d) { return !(d.from == c.addr && d.data[0] >= 20 && d.data[0] <= 63); });
   h.join(c);
   h.run_for(600ms);
@@ -339,16 +339,17 @@ TEST(Forwarding, KeyframeIsRequestedOnlyOnceTheSubscriberCanReceiveIt) {
   h.run_for(1s);
   ASSERT_GT(t.a.plis().size(), t.plis0);
   EXPECT_GE(t.a.plis()[t.plis0].at, connected - 10ms) << "asked once her transport was up";
-  auto rx = t.carols_video();
+  auto rx = t.video_of(c);
   ASSERT_FALSE(rx.empty());
   EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
   EXPECT_LT(rx.front().at - connected, 40ms + 40ms + 10ms);
 }
 
 TEST(Forwarding, FirstKeyframeIsAskedForWhenTheTransportComesUp) {
-  CarolJoinsAlice t(7);
+  AliceStreamsDeltas t(7);
   ASSERT_TRUE(t.ready);
-  t.h.join(t.add_carol());
+  Client& c = t.add_viewer("carol");
+  t.h.join(c);
   ASSERT_TRUE(t.h.connect_all());
   const util::Timestamp connected = t.h.now();
   t.h.run_for(1s);
@@ -358,7 +359,7 @@ TEST(Forwarding, FirstKeyframeIsAskedForWhenTheTransportComesUp) {
   const util::Duration pli = t.a.plis()[t.plis0].at - connected;
   EXPECT_GE(pli, -5ms);
   EXPECT_LE(pli, 3ms);
-  auto rx = t.carols_video();
+  auto rx = t.video_of(c);
   ASSERT_FALSE(rx.empty());
   EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
   EXPECT_LT(rx.front().at - connected, 40ms + 10ms);  // Alice's next frame
@@ -376,13 +377,13 @@ bool carries_finished(util::ByteView d) {
 }
 
 TEST(Forwarding, OurLastHandshakeFlightLeavesBeforeMediaReadWithIt) {
-  CarolJoinsAlice t(8);
+  AliceStreamsDeltas t(8);
   ASSERT_TRUE(t.ready);
   Harness& h = t.h;
   // The server reads its socket every 10 ms, as a busy worker's recvmmsg does:
   // a subscriber's Finished and a publisher's keyframe can be one batch.
   h.net.set_read_interval(kCoreAddr, 10ms);
-  Client& c = t.add_carol();
+  Client& c = t.add_viewer("carol");
   // Alice's next frame after Carol's Finished leaves is a keyframe (a periodic
   // one: nobody asked for it), read by the server with that Finished.
   util::Timestamp finished_sent{}, finished_read{};
@@ -416,27 +417,24 @@ TEST(Forwarding, OurLastHandshakeFlightLeavesBeforeMediaReadWithIt) {
   ASSERT_TRUE(alice_read.count(key->seq));
   ASSERT_EQ(alice_read[key->seq], finished_read) << "not one batch; the test needs another timing";
   // Carol decrypted that keyframe: it left after our Finished, not before.
-  auto rx = t.carols_video();
+  auto rx = t.video_of(c);
   ASSERT_FALSE(rx.empty());
   EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload())) << "Carol's first video is not a keyframe";
   EXPECT_EQ(rx.front().rtp().timestamp(), key->timestamp);
 }
 
 TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
-  Harness h(5);
-  Client& a = h.add_client({.name = "alice"});
-  h.join(a);
-  ASSERT_TRUE(h.connect_all());
-  // Alice sends delta frames only, unless asked.
-  a.start_media(h.now(), false);
-  h.run_for(1s);
-  const size_t plis0 = a.plis().size();
+  AliceStreamsDeltas t(5, 1s);
+  ASSERT_TRUE(t.ready);
+  Harness& h = t.h;
+  Client& a = t.a;
+  const size_t plis0 = t.plis0;
   // Eight viewers join 30 ms apart (a webinar starting): each arrives while a
   // keyframe is in flight or just after one.
   std::vector<std::pair<Client*, util::Timestamp>> viewers;
   const util::Timestamp storm = h.now();
   for (int i = 0; i < 8; ++i) {
-    Client& c = h.add_client({.name = "viewer" + std::to_string(i), .publish = false});
+    Client& c = t.add_viewer("viewer" + std::to_string(i));
     viewers.push_back({&c, h.now()});
     h.join(c);
     h.run_for(30ms);
@@ -445,9 +443,8 @@ TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
   h.run_for(1s);
   const util::Duration span = h.now() - storm;
   for (auto& [c, joined] : viewers) {
-    auto stream = c->stream_for("alice-video");
-    ASSERT_TRUE(stream) << c->spec.name;
-    auto rx = c->rtp_from(stream->ssrc);
+    ASSERT_TRUE(c->stream_for("alice-video")) << c->spec.name;
+    auto rx = t.video_of(*c);
     ASSERT_FALSE(rx.empty()) << c->spec.name;
     EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload())) << c->spec.name;
     // At most the spacing, one frame interval (40 ms) and the join itself.

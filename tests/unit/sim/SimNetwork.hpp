@@ -336,7 +336,8 @@ class SimNetwork {
     return nullptr;
   }
 
-  /// Delivers everything due by now_, then fires due timers; flushes after each.
+  /// Delivers everything due by now_, then fires due timers; flushes a node
+  /// after each input (after the whole batch for one that reads in batches).
   void step() {
     std::vector<Endpoint*> batched;  // read in batches: flushed once, after the loop
     // Their datagrams stay alive until then, as a receive batch's buffers do:
