@@ -254,6 +254,7 @@ void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)
                              {"rembs_received", m.rembs_received},
                              {"downlink_estimate_bps", m.downlink_estimate_bps},
                              {"keyframe_requests_sent", m.keyframe_requests_sent},
+                             {"keyframe_replays", m.keyframe_replays},
                              {"nacks_sent", m.nacks_sent},
                              {"twcc_feedback_sent", m.twcc_feedback_sent},
                              {"offers_sent", m.offers_sent},

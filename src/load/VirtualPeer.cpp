@@ -459,7 +459,10 @@ void VirtualPeer::on_rtp(util::Timestamp now, util::ByteView data) {
   if (video && !first_keyframe_ && rtp::is_keyframe(rtp::VideoCodec::kVp8, packet->payload())) first_keyframe_ = now;
   auto sent = video ? read_vp8_send_time(packet->payload()) : read_audio_send_time(packet->payload());
   uint64_t now_us = send_time_us(now);
-  if (sent && *sent <= now_us) {
+  // Delay through the server is measured on what was sent while this
+  // subscriber could receive: a packet sent before it connected reaches it
+  // only as Switchboard's replay of a recent keyframe (a join), old by design.
+  if (sent && *sent <= now_us && connected_at_ && *sent >= send_time_us(*connected_at_)) {
     stats_.delay_us.record(now_us - *sent);
     stats_.delay_interval_us.record(now_us - *sent);
     stats_.delay_window_us.record(now_us - *sent);

@@ -43,6 +43,8 @@ class RetransmissionCache {
   /// kMaxAge. The view stays valid until the next insert() or clear().
   std::optional<util::ByteView> find(util::Timestamp now, uint16_t seq) const;
   size_t capacity() const { return slots_.size(); }
+  /// The newest sequence number stored (the end of what can be replayed).
+  std::optional<uint16_t> newest() const { return newest_seq_; }
 
  private:
   struct Slot {

@@ -33,6 +33,7 @@ struct ParticipantStats {
   uint64_t rembs_received = 0;
   uint64_t downlink_estimate_bps = 0;  ///< the participant's last REMB: what it can receive (0: none yet)
   uint64_t keyframe_requests_sent = 0;
+  uint64_t keyframe_replays = 0;  ///< video to this participant started from a cached keyframe (no request)
   uint64_t nacks_sent = 0;
   uint64_t twcc_feedback_sent = 0;
   uint64_t offers_sent = 0;

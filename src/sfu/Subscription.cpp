@@ -105,6 +105,17 @@ bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, b
   if (!transport.connected()) return false;
   uint8_t in_pt = uint8_t(packet.payload_type());
   if (pt_map_[in_pt] == kNoPayloadType) return false;
+  if (replay_guard_) [[unlikely]] {
+    // Just after a replay: what it sent (and anything older, which precedes
+    // the keyframe it started from) must not go out again. Guarded for a
+    // while only: the comparison is modulo 2^16.
+    const auto ahead = int16_t(packet.sequence() - replayed_through_);
+    if (uint32_t(packet.ssrc()) != source_ssrc_ || ahead > int16_t(kMaxReplayPackets)) {
+      replay_guard_ = false;
+    } else if (ahead <= 0) {
+      return false;
+    }
+  }
   bool new_source = !started_ || uint32_t(packet.ssrc()) != source_ssrc_;
   if (new_source && started_ && track_->is_video()) need_keyframe_ = true;  // a new encoder: start clean
   if (need_keyframe_) {
@@ -120,6 +131,33 @@ bool Subscription::forward(util::Timestamp now, const rtp::PacketView& packet, b
   ++packets_sent_;
   octets_sent_ += packet.payload_size();
   return true;
+}
+
+size_t Subscription::replay_keyframe(util::Timestamp now, util::DatagramSink& out) {
+  if (!active_ || started_ || !need_keyframe_ || !track_->is_video() || !transport_->connected()) return 0;
+  auto mark = track_->replayable_keyframe(now);
+  auto& cache = track_->cache();
+  auto newest = cache.newest();
+  if (!mark || !newest) return 0;
+  const uint16_t count = uint16_t(*newest - mark->seq + 1);
+  if (count == 0 || count > kMaxReplayPackets) return 0;
+  // All or nothing: a hole would leave the picture undecodable until repaired,
+  // and a fresh keyframe is the better start then.
+  for (uint16_t i = 0; i < count; ++i) {
+    auto raw = cache.find(now, uint16_t(mark->seq + i));
+    if (!raw) return 0;
+    auto packet = rtp::PacketView::parse(*raw);
+    if (!packet || uint32_t(packet->ssrc()) != mark->ssrc) return 0;
+    if (i == 0 && pt_map_[uint8_t(packet->payload_type())] == kNoPayloadType) return 0;
+  }
+  size_t sent = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    auto packet = rtp::PacketView::parse(*cache.find(now, uint16_t(mark->seq + i)));
+    if (forward(now, *packet, i == 0, out)) ++sent;
+  }
+  replayed_through_ = *newest;
+  replay_guard_ = true;
+  return sent;
 }
 
 void Subscription::start_source(util::Timestamp now, const rtp::PacketView& packet) {

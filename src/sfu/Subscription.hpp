@@ -47,6 +47,13 @@ class Subscription {
   /// through the subscriber's transport. False if it was not sent (inactive,
   /// codec not negotiated, waiting for a keyframe, transport not ready).
   bool forward(util::Timestamp now, const rtp::PacketView& packet, bool keyframe, util::DatagramSink& out);
+  /// Starts video that has not started yet from the track's newest keyframe,
+  /// if it is recent (Track::replayable_keyframe) and the cache holds every
+  /// packet from it to the newest: sends them all now and returns how many.
+  /// 0 if it could not (the subscriber then needs a keyframe requested). The
+  /// replayed packets are not forwarded a second time when they come by in a
+  /// fan-out (the ones of the batch being read are in the cache already).
+  size_t replay_keyframe(util::Timestamp now, util::DatagramSink& out);
   /// Answers a NACK for `seq` (the subscriber's numbering) from the track's
   /// cache, as RTX when negotiated (RFC 4588 §4). False if it is gone.
   bool retransmit(util::Timestamp now, uint16_t seq, util::DatagramSink& out);
@@ -96,6 +103,7 @@ class Subscription {
   bool active_ = false;
   bool need_keyframe_ = true;
   bool started_ = false;
+  bool replay_guard_ = false;  ///< replayed_through_ is set: drop what was replayed
   uint8_t twcc_id_ = 0;
   uint8_t abs_send_time_id_ = 0;
   uint8_t mid_id_ = 0;
@@ -104,6 +112,7 @@ class Subscription {
   uint16_t next_seq_;
   uint16_t rtx_seq_;
   uint32_t source_ssrc_ = 0;  ///< the publisher SSRC the offsets belong to
+  uint16_t replayed_through_ = 0;  ///< the last publisher sequence number replay_keyframe() sent
   uint32_t ts_offset_ = 0;
   uint32_t last_timestamp_ = 0;
   util::Timestamp last_sent_{};

@@ -1,5 +1,7 @@
 #include "sfu/Track.hpp"
 
+#include "util/SeqUnwrapper.hpp"
+
 namespace sb::sfu {
 
 Track::Track(Participant& publisher, const rtc::MediaLine& line, std::string id)
@@ -73,6 +75,21 @@ bool Track::want_keyframe(util::Timestamp now, bool first) {
   keyframe_pending_ = true;
   ++keyframe_requests_;
   return true;
+}
+
+void Track::on_keyframe(util::Timestamp now, const rtp::PacketView& packet) {
+  keyframe_pending_ = false;
+  const uint32_t ssrc = uint32_t(packet.ssrc());
+  const uint16_t seq = packet.sequence();
+  // A repair of an older keyframe (RTX) must not move the mark back.
+  if (last_keyframe_ && last_keyframe_->ssrc == ssrc && !util::seq_newer(seq, last_keyframe_->seq)) return;
+  last_keyframe_ = KeyframeMark{ssrc, seq, now};
+}
+
+std::optional<Track::KeyframeMark> Track::replayable_keyframe(util::Timestamp now) const {
+  if (!last_keyframe_ || last_keyframe_->ssrc != ssrc_ || now - last_keyframe_->arrival >= kKeyframeReplayWindow)
+    return std::nullopt;
+  return last_keyframe_;
 }
 
 rtp::VideoCodec Track::video_codec(uint8_t pt) const {

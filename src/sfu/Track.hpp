@@ -36,6 +36,16 @@ class Subscription;
 inline constexpr util::Duration kKeyframeRequestSpacing = std::chrono::milliseconds(100);
 inline constexpr util::Duration kKeyframeRequestInterval = std::chrono::milliseconds(300);
 inline constexpr util::Duration kKeyframeRequestRetry = std::chrono::milliseconds(300);
+/// A subscriber that can receive just after a keyframe passed starts from that
+/// keyframe in the retransmission cache, and the frames since, instead of
+/// asking for a new one (which costs every viewer, and the newcomer a round
+/// trip to the publisher and the spacing above). Younger than the spacing, so
+/// that a keyframe asked for now would never come sooner; the newcomer's player
+/// starts this much behind live at most and its jitter buffer catches up.
+inline constexpr util::Duration kKeyframeReplayWindow = kKeyframeRequestSpacing;
+/// At most this many packets are replayed (a large keyframe at a high bitrate
+/// may not fit; the newcomer then asks for a keyframe as before).
+inline constexpr uint16_t kMaxReplayPackets = 256;
 inline constexpr size_t kAudioCachePackets = 64;
 inline constexpr size_t kVideoCachePackets = 512;
 
@@ -90,8 +100,18 @@ class Track {
   /// kKeyframeRequestSpacing); counts it as sent. `first`: for a subscriber
   /// still waiting for its first keyframe.
   bool want_keyframe(util::Timestamp now, bool first);
-  /// The first packet of a keyframe arrived: an outstanding request is answered.
-  void on_keyframe() { keyframe_pending_ = false; }
+  /// The first packet of a keyframe arrived: an outstanding request is
+  /// answered, and newcomers may start from it (replayable_keyframe()).
+  void on_keyframe(util::Timestamp now, const rtp::PacketView& packet);
+  /// Where the newest keyframe starts, in the publisher's numbering.
+  struct KeyframeMark {
+    uint32_t ssrc = 0;
+    uint16_t seq = 0;
+    util::Timestamp arrival{};
+  };
+  /// The newest keyframe of the current source if it arrived less than
+  /// kKeyframeReplayWindow ago.
+  std::optional<KeyframeMark> replayable_keyframe(util::Timestamp now) const;
   rtp::VideoCodec video_codec(uint8_t pt) const;
 
   rtp::RetransmissionCache& cache() { return cache_; }
@@ -124,6 +144,7 @@ class Track {
   std::optional<SenderClock> sender_clock_;
   util::Timestamp last_keyframe_request_{};
   bool keyframe_pending_ = false;  ///< a request went out and no keyframe came since
+  std::optional<KeyframeMark> last_keyframe_;
   std::vector<Subscription*> subscriptions_;
   uint64_t packets_ = 0;
   uint64_t keyframe_requests_ = 0;

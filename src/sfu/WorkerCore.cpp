@@ -520,7 +520,7 @@ void WorkerCore::on_publisher_packet(util::Timestamp now, Track& track, const rt
   // request (Track::want_keyframe), whoever is there to receive it.
   bool keyframe = track.is_video() &&
                   rtp::is_keyframe(track.video_codec(uint8_t(packet.payload_type())), packet.payload());
-  if (keyframe) track.on_keyframe();
+  if (keyframe) track.on_keyframe(now, packet);
   if (track.subscriptions().empty()) return;
   if (in_batch && pending_media_.size() < kMaxPendingMedia) {
     pending_media_.push_back({&track, packet, keyframe, out.origin()});
@@ -585,15 +585,28 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
     for (size_t k = 0; k < count; ++k) {
       const PendingPacket& p = *packets[k];
       if (p.origin_ns != origin) out.set_origin(origin = p.origin_ns);
-      if (s->forward(now, p.packet, p.keyframe, out)) ++forwarded;
-      // Only a subscriber that can receive asks: a keyframe that arrives while
-      // its DTLS handshake is still running would pass it by, and the spacing
-      // would then hold back the request it really needs.
-      else if (s->active() && s->waiting_for_keyframe() && s->subscriber().transport().connected()) waiting = true;
+      if (s->forward(now, p.packet, p.keyframe, out)) {
+        ++forwarded;
+      } else if (s->active() && s->waiting_for_keyframe() && s->subscriber().transport().connected()) {
+        // Only a subscriber that can receive asks: a keyframe that arrives
+        // while its DTLS handshake is still running would pass it by, and the
+        // spacing would then hold back the request it really needs. A recent
+        // keyframe still in the cache needs no request at all.
+        if (!start_from_cache(now, *s, out)) waiting = true;
+      }
     }
     s->subscriber().stats().forwarded += forwarded;
   }
   if (waiting) request_keyframe(now, track, true, out);
+}
+
+bool WorkerCore::start_from_cache(util::Timestamp now, Subscription& s, util::DatagramSink& out) {
+  size_t sent = s.replay_keyframe(now, out);
+  if (sent == 0) return false;
+  auto& stats = s.subscriber().stats();
+  stats.forwarded += sent;
+  ++stats.keyframe_replays;
+  return true;
 }
 
 void WorkerCore::request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out) {
@@ -673,7 +686,8 @@ void WorkerCore::drain_events(util::Timestamp now, Participant& p, util::Datagra
       // keyframe is asked for at once rather than with the publisher's next
       // packet (up to a frame later; 200 ms for a 5 fps screen share).
       for (auto& s : p.subscriptions)
-        if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), true, out);
+        if (s->active() && s->waiting_for_keyframe() && !start_from_cache(now, *s, out))
+          request_keyframe(now, s->track(), true, out);
     } else if (auto* f = std::get_if<rtc::TransportFailed>(&*ev)) {
       if (p.closing) continue;
       bool consent = f->reason.find("consent") != std::string::npos;
@@ -773,7 +787,8 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
   }
   // A subscriber still waiting for its first keyframe asks again.
   for (auto& s : p.subscriptions)
-    if (s->active() && s->waiting_for_keyframe()) request_keyframe(now, s->track(), true, out);
+    if (s->active() && s->waiting_for_keyframe() && !start_from_cache(now, *s, out))
+      request_keyframe(now, s->track(), true, out);
 }
 
 void WorkerCore::touch(Participant& p) {

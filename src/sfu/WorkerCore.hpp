@@ -137,6 +137,9 @@ class WorkerCore {
   /// Asks the publisher of `track` for a keyframe unless Track::want_keyframe
   /// holds it back; `first`: for a subscriber waiting for its first one.
   void request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out);
+  /// Starts a subscriber waiting for its first keyframe from a recent one in
+  /// the track's cache (Subscription::replay_keyframe); false if it could not.
+  bool start_from_cache(util::Timestamp now, Subscription& s, util::DatagramSink& out);
 
   // Timers.
   void on_participant_timeout(util::Timestamp now, Participant& p, util::DatagramSink& out);

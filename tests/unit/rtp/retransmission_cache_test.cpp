@@ -131,3 +131,14 @@ TEST(RetransmissionCache, EmptyPacketAndClear) {
   c.clear();
   EXPECT_FALSE(c.find(kT0, 5));
 }
+
+TEST(RetransmissionCache, NewestIsTheHighestSequenceNotTheLastInserted) {
+  RetransmissionCache c(64);
+  EXPECT_FALSE(c.newest());
+  for (uint16_t s = 65530; s != 5; ++s) c.insert(kT0, s, packet_for(s));
+  EXPECT_EQ(c.newest(), uint16_t(4));  // across the wrap
+  c.insert(kT0, 2, packet_for(2, 9));  // a late arrival
+  EXPECT_EQ(c.newest(), uint16_t(4));
+  c.clear();
+  EXPECT_FALSE(c.newest());
+}

@@ -1,6 +1,7 @@
 // WorkerCore forwarding between simulated browsers: rewriting per subscriber
 // (SSRC, payload type, sequence, extension ids, send times) and video that
-// starts at a keyframe, with keyframe requests merged per track.
+// starts at a keyframe: a recent one replayed from the track's cache, or one
+// asked for, with keyframe requests merged per track.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -298,10 +299,14 @@ TEST(Forwarding, AnsweredPliLetsTheNextGoAfterTheInterval) {
 /// Alice alone in a room, streaming delta frames unless asked for a keyframe;
 /// then viewers join.
 struct AliceStreamsDeltas {
-  explicit AliceStreamsDeltas(uint64_t seed, util::Duration warmup = std::chrono::milliseconds(500))
+  /// `phase`: Alice starts her media this long after she is connected, which
+  /// moves her frames (every 40 ms) against everything else in the simulation.
+  explicit AliceStreamsDeltas(uint64_t seed, util::Duration warmup = std::chrono::milliseconds(500),
+                              util::Duration phase = {})
       : h(seed), a(h.add_client({.name = "alice"})) {
     h.join(a);
     if (!h.connect_all()) return;
+    if (phase > util::Duration{}) h.run_for(phase);
     a.start_media(h.now(), false);
     h.run_for(warmup);
     plis0 = a.plis().size();
@@ -455,6 +460,175 @@ TEST(Forwarding, JoinStormGetsVideoWithinTheSpacingAndAFewKeyframes) {
   EXPECT_GE(plis, 2u);
   EXPECT_LE(plis, size_t(span / kKeyframeRequestSpacing) + 1);
   EXPECT_LT(plis, viewers.size());
+}
+
+/// Join to connected in the simulation (signaling, ICE, DTLS over 1 ms hops).
+constexpr util::Duration kJoinTime = 6ms;
+
+/// Alice sends a keyframe (on her own: nobody asks), and Carol joins so that
+/// she is connected about `age` after it.
+struct ViewerAfterKeyframe {
+  ViewerAfterKeyframe(AliceStreamsDeltas& fixture, util::Duration age) : t(fixture), c(t.add_viewer("carol")) {
+    Harness& h = t.h;
+    t.a.keyframe_next();
+    const size_t sent0 = t.a.sent.size();
+    for (int i = 0; i < 100 && !key; ++i) {
+      h.run_for(1ms);
+      for (size_t j = sent0; j < t.a.sent.size(); ++j)
+        if (t.a.sent[j].keyframe) key = t.a.sent[j];  // a copy: Alice's record grows
+    }
+    if (!key) return;
+    h.run_for(age - kJoinTime);
+    h.join(c);
+    ready = h.connect_all();
+    connected = h.now();
+  }
+  util::Duration age() const { return connected - key->at; }
+  /// Carol's first video packet: a keyframe, and which one.
+  void expect_first_keyframe(bool the_cached_one) const {
+    auto rx = AliceStreamsDeltas::video_of(c);
+    ASSERT_FALSE(rx.empty());
+    EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
+    if (the_cached_one) {
+      EXPECT_EQ(rx.front().rtp().timestamp(), key->timestamp);
+      EXPECT_LE(rx.front().at - connected, 3ms);
+    } else {
+      EXPECT_NE(rx.front().rtp().timestamp(), key->timestamp);
+    }
+    EXPECT_EQ(t.h.snapshot_of("carol")->media.keyframe_replays, the_cached_one ? 1u : 0u);
+  }
+  /// A PLI went to Alice the moment Carol was connected.
+  void expect_asked_at_connect() const {
+    ASSERT_GT(t.a.plis().size(), t.plis0);
+    EXPECT_LE(t.a.plis()[t.plis0].at - connected, 3ms);
+  }
+
+  AliceStreamsDeltas& t;
+  Client& c;
+  std::optional<SentRtp> key;
+  util::Timestamp connected{};
+  bool ready = false;
+};
+
+TEST(Forwarding, ANewcomerStartsFromARecentKeyframeWithoutARequest) {
+  AliceStreamsDeltas t(9);
+  ASSERT_TRUE(t.ready);
+  ViewerAfterKeyframe v(t, 60ms);
+  ASSERT_TRUE(v.ready);
+  ASSERT_GT(v.age(), 30ms) << "the test needs another timing";
+  ASSERT_LT(v.age(), kKeyframeReplayWindow - 10ms) << "the test needs another timing";
+  t.h.run_for(2s);
+  t.a.stop_media();
+  t.h.run_for(100ms);  // everything in flight arrives
+  // Carol's video starts with that keyframe, at once, and everything Alice sent
+  // since follows in order, once each (expect_forwarded: consecutive numbers,
+  // each a copy of what Alice sent; the server counted no more than arrived).
+  v.expect_first_keyframe(true);
+  expect_forwarded(t.a, v.c, true);
+  EXPECT_EQ(t.h.snapshot_of("carol")->media.forwarded, v.c.rtp.size());
+  // Nobody asked Alice for anything: the keyframe she had sent served.
+  EXPECT_EQ(t.a.plis().size(), t.plis0);
+}
+
+TEST(Forwarding, AKeyframeOlderThanTheReplayWindowIsAskedForAgain) {
+  AliceStreamsDeltas t(9);
+  ASSERT_TRUE(t.ready);
+  ViewerAfterKeyframe v(t, 150ms);
+  ASSERT_TRUE(v.ready);
+  ASSERT_GE(v.age(), kKeyframeReplayWindow) << "the test needs another timing";
+  t.h.run_for(1s);
+  // Starting 150 ms behind live is worse than asking: a PLI goes at once and
+  // Carol's video starts at the keyframe that answers it.
+  v.expect_asked_at_connect();
+  v.expect_first_keyframe(false);
+  expect_forwarded(t.a, v.c, true);
+}
+
+TEST(Forwarding, AHoleInTheCachedFramesMeansAFreshKeyframeInstead) {
+  AliceStreamsDeltas t(9);
+  ASSERT_TRUE(t.ready);
+  Harness& h = t.h;
+  Client& a = t.a;
+  // The packet after Alice's next keyframe is lost, and Alice does not answer
+  // NACKs: the frames since the keyframe cannot be replayed whole once the
+  // next one has shown the gap (Alice sends a frame every 40 ms).
+  a.respond_to_nack = false;
+  std::optional<uint16_t> lost;
+  h.net.set_filter([&](const sim::SimDatagram& d) {
+    if (d.from != a.addr || d.data.size() < 12 || d.data[0] < 128 || d.data[0] > 191 || rtp::is_rtcp(d.data))
+      return true;
+    const uint16_t seq = util::load_be16(&d.data[2]);
+    if (!lost) {
+      for (const auto& s : a.sent)
+        if (s.keyframe && s.ssrc == a.video_ssrc && uint16_t(seq - s.seq) == uint16_t(a.video_packets_per_keyframe) &&
+            s.at >= h.now() - 100ms)
+          lost = seq;
+    }
+    return !lost || seq != *lost;
+  });
+  ViewerAfterKeyframe v(t, 88ms);
+  ASSERT_TRUE(v.ready);
+  ASSERT_TRUE(lost.has_value()) << "the packet after the keyframe went through";
+  ASSERT_GT(v.age(), 80ms + 1ms) << "the test needs another timing";
+  ASSERT_LT(v.age(), kKeyframeReplayWindow) << "the test needs another timing";
+  h.run_for(1s);
+  v.expect_asked_at_connect();
+  v.expect_first_keyframe(false);
+}
+
+TEST(Forwarding, AReplayDoesNotRepeatWhatItsBatchBroughtBeforeTheFinished) {
+  AliceStreamsDeltas t(10, 520ms, 14ms);
+  ASSERT_TRUE(t.ready);
+  Harness& h = t.h;
+  // The server reads its socket every 20 ms (a busy worker's recvmmsg). Alice
+  // makes a keyframe when Carol's handshake starts, so that it is recent when
+  // Carol's Finished is read; Alice's packets read in that batch ahead of the
+  // Finished are in the cache when the replay runs, and in the batch's
+  // fan-out after it.
+  h.net.set_read_interval(kCoreAddr, 20ms);
+  Client& c = t.add_viewer("carol");
+  util::Timestamp finished_sent{}, finished_read{};
+  bool hello = false;
+  h.net.set_filter([&](const sim::SimDatagram& d) {
+    if (d.from == c.addr && d.data.size() > 13 && d.data[0] == 22 && !hello) {
+      hello = true;
+      t.a.keyframe_next();
+    }
+    if (d.from == c.addr && carries_finished(d.data) && finished_sent == util::Timestamp{}) finished_sent = d.sent_at;
+    return true;
+  });
+  std::vector<std::pair<util::Timestamp, util::Timestamp>> alice_video;  // sent, read
+  h.net.set_tap([&](const sim::SimDatagram& d, util::Timestamp at) {
+    if (d.from == c.addr && carries_finished(d.data) && finished_read == util::Timestamp{}) finished_read = at;
+    if (d.from == t.a.addr && d.data.size() >= 12 && d.data[0] >= 128 && d.data[0] <= 191 && !rtp::is_rtcp(d.data) &&
+        (d.data[1] & 0x7f) == t.a.spec.video_pt)
+      alice_video.emplace_back(d.sent_at, at);
+  });
+  h.join(c);
+  ASSERT_TRUE(h.connect_all());
+  h.run_for(2s);
+  h.net.set_filter(nullptr);
+  h.net.set_tap(nullptr);
+  ASSERT_TRUE(hello);
+  ASSERT_NE(finished_read, util::Timestamp{});
+  // The scenario happened: video of Alice's was read in the Finished's batch,
+  // sent before it.
+  size_t ahead = 0;
+  for (auto [sent, read] : alice_video) ahead += read == finished_read && sent < finished_sent;
+  ASSERT_GT(ahead, 0u) << "the test needs another timing";
+  // Everything in flight arrives.
+  t.a.stop_media();
+  h.run_for(100ms);
+  const auto* snap = h.snapshot_of("carol");
+  ASSERT_NE(snap, nullptr);
+  ASSERT_EQ(snap->media.keyframe_replays, 1u) << "the test needs another timing";
+  // Each packet went to Carol once (her SRTP would drop a second copy as a
+  // replay, RFC 3711 §3.3.2: so what the server sent is compared with what
+  // she accepted), in order, each a copy of Alice's (expect_forwarded).
+  EXPECT_EQ(snap->media.forwarded, c.rtp.size());
+  EXPECT_EQ(c.transport->stats().dropped_srtp, 0u);
+  expect_forwarded(t.a, c, true);
+  EXPECT_EQ(t.a.plis().size(), t.plis0);
 }
 
 TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
