@@ -334,6 +334,11 @@ void WorkerCore::refresh_subscriptions(Participant& subscriber) {
       if (!s.active()) {
         if (s.configure(*line)) {
           s.request_keyframe();
+          // Usually the transport is up already (the tracks come by a
+          // renegotiation after the first answer): the video's start is
+          // sought at the next flush, not with the publisher's next packet.
+          if (std::find(starting_.begin(), starting_.end(), subscriber.conn()) == starting_.end())
+            starting_.push_back(subscriber.conn());
           log()->debug("\"{}\" receives {} on mid {}", subscriber.self_id(), s.track().id(), s.mid());
         } else {
           log()->info("\"{}\" accepted no codec of {}", subscriber.self_id(), s.track().id());
@@ -600,6 +605,15 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
   if (waiting) request_keyframe(now, track, true, out);
 }
 
+void WorkerCore::start_video(util::Timestamp now, Participant& p, util::DatagramSink& out) {
+  // The subscriber can receive: its video starts now rather than with the
+  // publisher's next packet (up to a frame later; 200 ms for a 5 fps screen
+  // share), from a recent keyframe in the cache or else from one asked for.
+  for (auto& s : p.subscriptions)
+    if (s->active() && s->waiting_for_keyframe() && !start_from_cache(now, *s, out))
+      request_keyframe(now, s->track(), true, out);
+}
+
 bool WorkerCore::start_from_cache(util::Timestamp now, Subscription& s, util::DatagramSink& out) {
   size_t sent = s.replay_keyframe(now, out);
   if (sent == 0) return false;
@@ -682,12 +696,7 @@ void WorkerCore::drain_events(util::Timestamp now, Participant& p, util::Datagra
       // peer that cannot decrypt yet and be lost, and a subscriber's first
       // keyframe with it.
       p.transport().flush(out);
-      // DTLS-SRTP is up: the subscriber can receive now, so its video's first
-      // keyframe is asked for at once rather than with the publisher's next
-      // packet (up to a frame later; 200 ms for a 5 fps screen share).
-      for (auto& s : p.subscriptions)
-        if (s->active() && s->waiting_for_keyframe() && !start_from_cache(now, *s, out))
-          request_keyframe(now, s->track(), true, out);
+      start_video(now, p, out);
     } else if (auto* f = std::get_if<rtc::TransportFailed>(&*ev)) {
       if (p.closing) continue;
       bool consent = f->reason.find("consent") != std::string::npos;
@@ -834,6 +843,9 @@ util::Timestamp WorkerCore::poll_timeout() const {
 
 void WorkerCore::flush(util::Timestamp now, util::DatagramSink& out) {
   forward_pending(now, out);
+  for (ConnId c : starting_)
+    if (Participant* p = find(c); p != nullptr && p->transport().connected()) start_video(now, *p, out);
+  starting_.clear();
   for (Participant* p : pending_flush_) {
     p->flush_pending = false;
     p->transport().flush(out);

@@ -137,6 +137,9 @@ class WorkerCore {
   /// Asks the publisher of `track` for a keyframe unless Track::want_keyframe
   /// holds it back; `first`: for a subscriber waiting for its first one.
   void request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out);
+  /// For each of `p`'s subscriptions waiting for a keyframe (its transport is
+  /// up): start_from_cache, or else request_keyframe.
+  void start_video(util::Timestamp now, Participant& p, util::DatagramSink& out);
   /// Starts a subscriber waiting for its first keyframe from a recent one in
   /// the track's cache (Subscription::replay_keyframe); false if it could not.
   bool start_from_cache(util::Timestamp now, Subscription& s, util::DatagramSink& out);
@@ -171,6 +174,7 @@ class WorkerCore {
   util::SocketAddr default_address_;
   std::deque<SignalOut> signals_;
   std::vector<ConnId> dead_;  // participants whose transport failed, removed after the round
+  std::vector<ConnId> starting_;  // subscriptions activated by signaling: video to start at the next flush
   std::vector<Participant*> pending_flush_;
   /// Media of the current receive batch, forwarded by flush().
   struct PendingPacket {

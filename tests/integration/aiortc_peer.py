@@ -36,7 +36,7 @@ def use_loopback_only():
     aioice.ice.get_host_addresses = loopback
 
 
-def _make_video(path, seconds=MEDIA_SECONDS, fps=15, width=320, height=240):
+def _make_video(path, seconds=MEDIA_SECONDS, fps=15, width=320, height=240, gop=None):
     import av
     import numpy as np
 
@@ -44,7 +44,7 @@ def _make_video(path, seconds=MEDIA_SECONDS, fps=15, width=320, height=240):
     stream = container.add_stream("libvpx", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.bit_rate = 150_000
-    stream.codec_context.gop_size = fps  # a key frame every second
+    stream.codec_context.gop_size = gop or fps  # by default a key frame every second
     # One thread: libvpx's default threading crawls on a busy 2-core machine.
     stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "threads": "1"}
     xs, ys = np.arange(width)[None, :], np.arange(height)[:, None]
@@ -85,11 +85,22 @@ def _make_audio(path, seconds=MEDIA_SECONDS, rate=48000):
     container.close()
 
 
-def media_files(cache=MEDIA_CACHE):
-    """(video.webm, audio.ogg), made on first use; safe when several processes race."""
+# Pre-encoded clips by media kind: (file name, _make_video arguments).
+VIDEO_CLIPS = {
+    "files": ("video.webm", {}),  # 15 fps, a key frame every second
+    # 30 fps, a key frame every other frame (67 ms): whenever a viewer joins,
+    # the publisher's newest key frame is younger than the server's 100 ms
+    # replay window, and a delta frame may follow it.
+    "files-frequent-keyframes": ("video-key2.webm", {"fps": 30, "gop": 2}),
+}
+
+
+def media_files(cache=MEDIA_CACHE, kind="files"):
+    """(video .webm, audio.ogg), made on first use; safe when several processes race."""
     cache.mkdir(parents=True, exist_ok=True)
     files = []
-    for name, make in (("video.webm", _make_video), ("audio.ogg", _make_audio)):
+    video_name, video_args = VIDEO_CLIPS[kind]
+    for name, make in ((video_name, lambda p: _make_video(p, **video_args)), ("audio.ogg", _make_audio)):
         path = cache / name
         if not path.exists():
             tmp = cache / f".{name}.{os.getpid()}.tmp{path.suffix}"
@@ -100,19 +111,19 @@ def media_files(cache=MEDIA_CACHE):
 
 
 def media_tracks(kind="files"):
-    """(audio track, video track, stop function, kind used). kind: "files" or "synthetic"."""
-    if kind == "files":
+    """(audio track, video track, stop function, kind used). kind: one of VIDEO_CLIPS, or "synthetic"."""
+    if kind in VIDEO_CLIPS:
         try:
             from aiortc.contrib.media import MediaPlayer
 
-            video_file, audio_file = media_files()
+            video_file, audio_file = media_files(kind=kind)
             video = MediaPlayer(str(video_file), decode=False)
             audio = MediaPlayer(str(audio_file), decode=False)
             if video.video is not None and audio.audio is not None:
                 def stop():
                     video.video.stop()
                     audio.audio.stop()
-                return audio.audio, video.video, stop, "files"
+                return audio.audio, video.video, stop, kind
         except Exception as e:  # fall back to tracks that need no files
             print(f"aiortc_peer: pre-encoded media unavailable ({e}); using synthetic tracks")
     from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack

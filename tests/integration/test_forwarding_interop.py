@@ -209,8 +209,9 @@ def remote_of(stats, publisher_id, kind):
 
 # --- scenarios (run inside the namespace) -------------------------------------------------
 
-def scenario_aiortc_to_chromium(out):
-    """aiortc publishes VP8 + Opus; the room page in Chromium decodes both."""
+def scenario_aiortc_to_chromium(out, media="files"):
+    """aiortc publishes VP8 + Opus (`media`: a clip of aiortc_peer.VIDEO_CLIPS); the room page in
+    Chromium decodes both."""
     from aiortc_peer import AiortcPeer
 
     server = netns.start_server(out)
@@ -219,7 +220,7 @@ def scenario_aiortc_to_chromium(out):
     b = None
     deadline = netns.Deadline(45)
     try:
-        pub = AiortcPeer(server.url, ROOM, "aiortc-pub")
+        pub = AiortcPeer(server.url, ROOM, "aiortc-pub", media=media)
         lt.call(pub.start(), 15)
         lt.call(pub.wait_for(lambda: pub.pc.connectionState in ("connected", "failed", "closed"), 15,
                              "publisher connected"), 20)
@@ -313,6 +314,8 @@ def scenario_chromium_to_aiortc(out):
 
 SCENARIOS = {
     "aiortc_to_chromium": scenario_aiortc_to_chromium,
+    "aiortc_frequent_keyframes_to_chromium":
+        lambda out: scenario_aiortc_to_chromium(out, media="files-frequent-keyframes"),
     "chromium_to_aiortc": scenario_chromium_to_aiortc,
 }
 
@@ -366,6 +369,28 @@ def test_aiortc_publisher_chromium_subscriber_decodes_video_and_audio():
 
 
 @pytest.mark.timeout(100)
+def test_chromium_joining_just_after_a_keyframe_starts_from_the_servers_cache():
+    """The publisher's newest keyframe is never more than 67 ms old, so the server starts the
+    viewer's video from it and the frames since, replayed from the track's cache, instead of
+    asking the publisher (a pre-encoded clip could not answer anyway). Chromium decodes from
+    that start without asking for a picture itself."""
+    r = _run("aiortc_frequent_keyframes_to_chromium", 60)
+    assert r["error"] is None, r["error"]
+    assert r["publisher_media"] == "files-frequent-keyframes", r["publisher_media"]
+    final = r["page_final"]
+    v = remote_of(final, "aiortc-pub", "video")
+    assert v, f"the page has no remote video from aiortc-pub: {final}"
+    assert v["framesDecoded"] >= 30 and (v["frameWidth"], v["frameHeight"]) == (320, 240), v
+    pub, sub = _media(r, "aiortc-pub"), _media(r, "chromium-sub")
+    assert sub["keyframe_replays"] == 1, (sub, pub)
+    assert pub["keyframe_requests_sent"] == 0, pub
+    inbound = [i for i in final["inbound"] if i["kind"] == "video"]
+    assert len(inbound) == 1 and inbound[0]["framesDecoded"] >= 30, final["inbound"]
+    assert sub["plis_received"] == 0 and inbound[0]["pliCount"] == 0, (sub, inbound)
+    assert r["server_exit"] == 0
+
+
+@pytest.mark.timeout(100)
 def test_chromium_publisher_aiortc_subscriber_decodes_video_and_audio():
     r = _run("chromium_to_aiortc", 60)
     assert r["error"] is None, r["error"]
@@ -383,8 +408,10 @@ def test_chromium_publisher_aiortc_subscriber_decodes_video_and_audio():
 
     pub, s = _media(r, "chromium-pub"), _media(r, "aiortc-sub")
     assert pub["published_tracks"] == 2 and s["active_subscriptions"] == 2, (pub, s)
-    # Chromium sends key frames only when asked: the subscriber's start needs a PLI.
-    assert pub["keyframe_requests_sent"] >= 1, pub
+    # The subscriber's video starts at a key frame: one asked of Chromium (a PLI), or Chromium's
+    # newest, replayed from the server's cache when it is under 100 ms old (Chromium sends a few
+    # key frames as it starts, and the subscriber joins soon after).
+    assert pub["keyframe_requests_sent"] >= 1 or s["keyframe_replays"] == 1, (pub, s)
     assert s["forwarded"] > sub["frames"]["video"], s
     assert r["server_exit"] == 0
 

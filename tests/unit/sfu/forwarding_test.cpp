@@ -631,6 +631,55 @@ TEST(Forwarding, AReplayDoesNotRepeatWhatItsBatchBroughtBeforeTheFinished) {
   EXPECT_EQ(t.a.plis().size(), t.plis0);
 }
 
+/// Carol is connected but holds the server's offer of Alice's tracks (a
+/// browser busy elsewhere); she answers it just after one of Alice's frames
+/// (a keyframe if `keyframe`), so that Alice's next packet is a frame interval
+/// away. Returns when she answered.
+util::Timestamp answer_after_a_frame(AliceStreamsDeltas& t, Client& c, bool keyframe) {
+  Harness& h = t.h;
+  c.auto_answer = false;
+  h.join(c);
+  if (!h.connect_all() || c.held_offers.empty()) return {};
+  h.run_for(300ms);
+  if (keyframe) t.a.keyframe_next();
+  const size_t sent = t.a.sent.size();
+  auto video_sent = [&] {
+    for (size_t i = sent; i < t.a.sent.size(); ++i)
+      if (t.a.sent[i].ssrc == t.a.video_ssrc) return true;
+    return false;
+  };
+  if (!h.net.run_until(video_sent, 100ms)) return {};
+  h.run_for(1ms);  // the frame reaches the server
+  c.answer_pending();
+  return h.now();
+}
+
+TEST(Forwarding, VideoAnsweredOnAConnectedTransportStartsAtOnce) {
+  for (bool keyframe_passed : {false, true}) {
+    SCOPED_TRACE(keyframe_passed ? "a keyframe just passed" : "no recent keyframe");
+    AliceStreamsDeltas t(11);
+    ASSERT_TRUE(t.ready);
+    Client& c = t.add_viewer("carol");
+    const util::Timestamp answered = answer_after_a_frame(t, c, keyframe_passed);
+    ASSERT_NE(answered, util::Timestamp{});
+    t.h.run_for(1s);
+    auto rx = t.video_of(c);
+    ASSERT_FALSE(rx.empty());
+    EXPECT_TRUE(vp8_keyframe_payload(rx.front().rtp().payload()));
+    if (keyframe_passed) {
+      // Carol gets that keyframe at once, from the cache, and Alice is not asked.
+      EXPECT_LE(rx.front().at - answered, 3ms);
+      EXPECT_EQ(t.a.plis().size(), t.plis0);
+      EXPECT_EQ(t.h.snapshot_of("carol")->media.keyframe_replays, 1u);
+    } else {
+      // The subscription became active with the answer, on a transport that
+      // was up: the PLI leaves then, not with Alice's next packet 40 ms later.
+      ASSERT_GT(t.a.plis().size(), t.plis0);
+      EXPECT_LE(t.a.plis()[t.plis0].at - answered, 3ms);
+    }
+  }
+}
+
 TEST(Forwarding, LongCallAcrossSequenceWrapAndConsentChecks) {
   Harness h(4);
   Client& a = h.add_client({.name = "alice"});
