@@ -81,9 +81,14 @@ void Track::on_keyframe(util::Timestamp now, const rtp::PacketView& packet) {
   keyframe_pending_ = false;
   const uint32_t ssrc = uint32_t(packet.ssrc());
   const uint16_t seq = packet.sequence();
-  // A repair of an older keyframe (RTX) must not move the mark back.
-  if (last_keyframe_ && last_keyframe_->ssrc == ssrc && !util::seq_newer(seq, last_keyframe_->seq)) return;
-  last_keyframe_ = KeyframeMark{ssrc, seq, now};
+  if (last_keyframe_ && last_keyframe_->ssrc == ssrc) {
+    // A repair of an older keyframe (RTX) must not move the mark back, nor
+    // a later packet of the same keyframe move it on: an H.264 IDR slice
+    // after the SPS and PPS that start its access unit (RFC 6184 §5.6)
+    // cannot be decoded without them.
+    if (!util::seq_newer(seq, last_keyframe_->seq) || packet.timestamp() == last_keyframe_->timestamp) return;
+  }
+  last_keyframe_ = KeyframeMark{ssrc, seq, packet.timestamp(), now};
 }
 
 std::optional<Track::KeyframeMark> Track::replayable_keyframe(util::Timestamp now) const {

@@ -107,6 +107,7 @@ class Track {
   struct KeyframeMark {
     uint32_t ssrc = 0;
     uint16_t seq = 0;
+    uint32_t timestamp = 0;  ///< RTP: every packet of the keyframe carries it
     util::Timestamp arrival{};
   };
   /// The newest keyframe of the current source if it arrived less than
