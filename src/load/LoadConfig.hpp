@@ -68,6 +68,10 @@ struct LoadConfig {
   /// Receivers send transport-wide CC feedback every 50 ms, as browsers do
   /// (off: only receiver reports and NACKs, a lighter generator).
   bool twcc_feedback = true;
+  /// Seconds between a receiver's reports (RFC 3550 §6.4.2); browsers send
+  /// about one a second per stream. Longer: fewer RTCP arrivals at the server,
+  /// to see what they cost it.
+  double receiver_report_interval_s = 1;
   bool progress = true;  ///< the once-a-second line on stderr
   std::string room_prefix = "load";
 };

@@ -451,6 +451,8 @@ util::Result<Summary> LoadGenerator::run() {
     c.dtls = dtls;
     c.loopback_only = st.bind_addr.is_loopback();
     c.twcc_feedback = config_.twcc_feedback;
+    c.receiver_report_interval = std::chrono::duration_cast<util::Duration>(
+        std::chrono::duration<double>(std::max(0.01, config_.receiver_report_interval_s)));
     c.advertise_host_candidate = config_.target == Target::kJanus;
     st.plans.push_back(std::move(c));
   };

@@ -403,7 +403,7 @@ VirtualPeer::ReceiveStream* VirtualPeer::stream_for(uint32_t ssrc, bool video) {
   auto* raw = s.get();
   streams_.emplace(ssrc, std::move(s));
   if (next_receiver_report_ == util::kNever) {
-    next_receiver_report_ = util::Clock::now() + kReportInterval;
+    next_receiver_report_ = util::Clock::now() + config_.receiver_report_interval;
     deadline_ = util::earliest(deadline_, next_receiver_report_);
   }
   return last_stream_ = raw;
@@ -523,7 +523,7 @@ void VirtualPeer::send_receiver_feedback(util::Timestamp now, util::DatagramSink
   }
   // Receiver reports (RFC 3550 §6.4.2), at most 31 blocks per RR.
   if (now >= next_receiver_report_ && !streams_.empty()) {
-    next_receiver_report_ = now + kReportInterval;
+    next_receiver_report_ = now + config_.receiver_report_interval;
     std::array<rtcp::ReportBlock, rtcp::kMaxReportBlocks> blocks;
     size_t count = 0;
     auto flush = [&] {

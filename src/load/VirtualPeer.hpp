@@ -49,6 +49,7 @@ struct PeerConfig {
   /// Only server candidates on loopback are checked (the sockets are bound to it).
   bool loopback_only = false;
   bool twcc_feedback = true;  ///< receivers send transport-wide CC feedback
+  util::Duration receiver_report_interval = std::chrono::seconds(1);
   /// Our socket's address goes into our descriptions as a host candidate (for a
   /// server that does not learn it from connectivity checks; needs a bound IP).
   bool advertise_host_candidate = false;

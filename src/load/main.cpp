@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
                  "over the steady window, from its own histogram");
   bool no_twcc = false;
   app.add_flag("--no-twcc", no_twcc, "receivers send no transport-wide CC feedback (RR and NACK only)");
+  app.add_option("--rr-interval", cfg.receiver_report_interval_s,
+                 "seconds between a receiver's RTCP receiver reports (browsers: about 1)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print the summary as one JSON object on stdout");
   app.add_flag("-q,--quiet", quiet, "no progress line on stderr");
   app.add_option("--log-level", log_level, "trace … off")->capture_default_str();
