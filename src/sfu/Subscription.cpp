@@ -139,17 +139,12 @@ size_t Subscription::replay_keyframe(util::Timestamp now, util::DatagramSink& ou
   auto& cache = track_->cache();
   auto newest = cache.newest();
   if (!mark || !newest) return 0;
-  const uint16_t count = uint16_t(*newest - mark->seq + 1);
-  if (count == 0 || count > kMaxReplayPackets) return 0;
   // All or nothing: a hole would leave the picture undecodable until repaired,
   // and a fresh keyframe is the better start then.
-  for (uint16_t i = 0; i < count; ++i) {
-    auto raw = cache.find(now, uint16_t(mark->seq + i));
-    if (!raw) return 0;
-    auto packet = rtp::PacketView::parse(*raw);
-    if (!packet || uint32_t(packet->ssrc()) != mark->ssrc) return 0;
-    if (i == 0 && pt_map_[uint8_t(packet->payload_type())] == kNoPayloadType) return 0;
-  }
+  if (!track_->cache_holds(now, *mark, *newest)) return 0;
+  auto first = rtp::PacketView::parse(*cache.find(now, mark->seq));
+  if (pt_map_[uint8_t(first->payload_type())] == kNoPayloadType) return 0;
+  const uint16_t count = uint16_t(*newest - mark->seq + 1);
   size_t sent = 0;
   for (uint16_t i = 0; i < count; ++i) {
     auto packet = rtp::PacketView::parse(*cache.find(now, uint16_t(mark->seq + i)));

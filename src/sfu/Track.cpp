@@ -57,6 +57,7 @@ void Track::on_packet(util::Timestamp now, const rtp::PacketView& packet, util::
   stats_->on_packet(packet, now);
   if (nack_enabled_) nack_.on_packet(now, packet.sequence());
   cache_.insert(now, packet.sequence(), raw);
+  cache_check_.reset();
 }
 
 void Track::on_sender_report(util::Timestamp now, rtp::NtpTime ntp, uint32_t rtp_timestamp) {
@@ -95,6 +96,20 @@ std::optional<Track::KeyframeMark> Track::replayable_keyframe(util::Timestamp no
   if (!last_keyframe_ || last_keyframe_->ssrc != ssrc_ || now - last_keyframe_->arrival >= kKeyframeReplayWindow)
     return std::nullopt;
   return last_keyframe_;
+}
+
+bool Track::cache_holds(util::Timestamp now, const KeyframeMark& mark, uint16_t newest) {
+  if (cache_check_ && cache_check_->from == mark.seq && cache_check_->through == newest) return cache_check_->holds;
+  const uint16_t count = uint16_t(newest - mark.seq + 1);
+  bool holds = count != 0 && count <= kMaxReplayPackets;
+  for (uint16_t i = 0; holds && i < count; ++i) {
+    auto raw = cache_.find(now, uint16_t(mark.seq + i));
+    if (!raw) holds = false;
+    else if (auto packet = rtp::PacketView::parse(*raw)) holds = uint32_t(packet->ssrc()) == mark.ssrc;
+    else holds = false;
+  }
+  cache_check_ = CacheCheck{mark.seq, newest, holds};
+  return holds;
 }
 
 rtp::VideoCodec Track::video_codec(uint8_t pt) const {

@@ -113,6 +113,10 @@ class Track {
   /// The newest keyframe of the current source if it arrived less than
   /// kKeyframeReplayWindow ago.
   std::optional<KeyframeMark> replayable_keyframe(util::Timestamp now) const;
+  /// The cache holds every packet of the source from `mark` through `newest`
+  /// (at most kMaxReplayPackets). Checked once per state of the cache, however
+  /// many newcomers ask: a join storm facing a hole costs one scan.
+  bool cache_holds(util::Timestamp now, const KeyframeMark& mark, uint16_t newest);
   rtp::VideoCodec video_codec(uint8_t pt) const;
 
   rtp::RetransmissionCache& cache() { return cache_; }
@@ -146,6 +150,12 @@ class Track {
   util::Timestamp last_keyframe_request_{};
   bool keyframe_pending_ = false;  ///< a request went out and no keyframe came since
   std::optional<KeyframeMark> last_keyframe_;
+  /// cache_holds()'s last answer, until the next packet enters the cache.
+  struct CacheCheck {
+    uint16_t from = 0, through = 0;
+    bool holds = false;
+  };
+  std::optional<CacheCheck> cache_check_;
   std::vector<Subscription*> subscriptions_;
   uint64_t packets_ = 0;
   uint64_t keyframe_requests_ = 0;

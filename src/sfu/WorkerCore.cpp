@@ -587,6 +587,7 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
     if (i + 1 < n) subs[i + 1]->prefetch_cipher();
     Subscription* s = subs[i];
     uint64_t forwarded = 0;
+    bool tried_cache = false;
     for (size_t k = 0; k < count; ++k) {
       const PendingPacket& p = *packets[k];
       if (p.origin_ns != origin) out.set_origin(origin = p.origin_ns);
@@ -596,8 +597,10 @@ void WorkerCore::fan_out(util::Timestamp now, Track& track, const PendingPacket*
         // Only a subscriber that can receive asks: a keyframe that arrives
         // while its DTLS handshake is still running would pass it by, and the
         // spacing would then hold back the request it really needs. A recent
-        // keyframe still in the cache needs no request at all.
-        if (!start_from_cache(now, *s, out)) waiting = true;
+        // keyframe still in the cache needs no request at all (looked for
+        // once per subscriber and batch: the batch's packets are in it).
+        if (tried_cache || !start_from_cache(now, *s, out)) waiting = true;
+        tried_cache = true;
       }
     }
     s->subscriber().stats().forwarded += forwarded;
@@ -794,10 +797,8 @@ void WorkerCore::send_reports(util::Timestamp now, Participant& p, util::Datagra
     n += rtcp::Sdes::write(util::MutableBytes(buf).subspan(n), {&chunk, 1});
     p.transport().send_rtcp(out, {buf, n});
   }
-  // A subscriber still waiting for its first keyframe asks again.
-  for (auto& s : p.subscriptions)
-    if (s->active() && s->waiting_for_keyframe() && !start_from_cache(now, *s, out))
-      request_keyframe(now, s->track(), true, out);
+  // A subscriber still waiting for its first keyframe tries again.
+  start_video(now, p, out);
 }
 
 void WorkerCore::touch(Participant& p) {

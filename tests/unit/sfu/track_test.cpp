@@ -84,6 +84,23 @@ TEST(Track, TheNextKeyframeMovesTheMarkAndARepairOfAnOlderOneDoesNot) {
   EXPECT_FALSE(f.replay_from(kT0 + milliseconds(500) + kKeyframeReplayWindow));
 }
 
+TEST(Track, AHoleInTheCacheBlocksTheReplayUntilItIsRepaired) {
+  TrackFixture f;
+  f.receive(kT0, 100, 9000, kIdr);
+  f.receive(kT0, 101, 9000, kSlice);
+  f.receive(kT0 + milliseconds(33), 103, 12000, kSlice);  // 102 was lost
+  auto mark = f.track.replayable_keyframe(kT0 + milliseconds(40));
+  ASSERT_TRUE(mark.has_value());
+  EXPECT_FALSE(f.track.cache_holds(kT0 + milliseconds(40), *mark, 103));
+  EXPECT_TRUE(f.track.cache_holds(kT0 + milliseconds(40), *mark, 101));
+  EXPECT_FALSE(f.track.cache_holds(kT0 + milliseconds(40), *mark, 103)) << "the answer is kept per range";
+  // The publisher's RTX brings 102 back: the next newcomer can start from the cache.
+  f.receive(kT0 + milliseconds(45), 102, 9000, kSlice);
+  EXPECT_TRUE(f.track.cache_holds(kT0 + milliseconds(50), *mark, 103));
+  // More than kMaxReplayPackets from the keyframe: not replayed.
+  EXPECT_FALSE(f.track.cache_holds(kT0 + milliseconds(50), *mark, uint16_t(100 + kMaxReplayPackets)));
+}
+
 TEST(Track, AKeyframeOfARetiredSourceIsNotReplayed) {
   TrackFixture f;
   f.receive(kT0, 100, 9000, kIdr);
