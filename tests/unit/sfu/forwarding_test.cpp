@@ -313,6 +313,19 @@ struct AliceStreamsDeltas {
     ready = true;
   }
   Client& add_viewer(std::string name) { return h.add_client({.name = std::move(name), .publish = false}); }
+  /// Runs until Alice sends her next video frame (a keyframe if `keyframe`);
+  /// a copy of its first packet, none if she sent none within 100 ms.
+  std::optional<SentRtp> next_video_frame(bool keyframe) {
+    if (keyframe) a.keyframe_next();
+    const size_t sent = a.sent.size();
+    auto first = [&]() -> const SentRtp* {
+      for (size_t i = sent; i < a.sent.size(); ++i)
+        if (a.sent[i].ssrc == a.video_ssrc) return &a.sent[i];
+      return nullptr;
+    };
+    if (!h.net.run_until([&] { return first() != nullptr; }, 100ms)) return std::nullopt;
+    return *first();
+  }
   /// The viewer's video from Alice, received; empty if none.
   static std::vector<Received> video_of(const Client& viewer) {
     auto s = viewer.stream_for("alice-video");
@@ -470,14 +483,8 @@ constexpr util::Duration kJoinTime = 6ms;
 struct ViewerAfterKeyframe {
   ViewerAfterKeyframe(AliceStreamsDeltas& fixture, util::Duration age) : t(fixture), c(t.add_viewer("carol")) {
     Harness& h = t.h;
-    t.a.keyframe_next();
-    const size_t sent0 = t.a.sent.size();
-    for (int i = 0; i < 100 && !key; ++i) {
-      h.run_for(1ms);
-      for (size_t j = sent0; j < t.a.sent.size(); ++j)
-        if (t.a.sent[j].keyframe) key = t.a.sent[j];  // a copy: Alice's record grows
-    }
-    if (!key) return;
+    key = t.next_video_frame(true);
+    if (!key || !key->keyframe) return;
     h.run_for(age - kJoinTime);
     h.join(c);
     ready = h.connect_all();
@@ -641,14 +648,7 @@ util::Timestamp answer_after_a_frame(AliceStreamsDeltas& t, Client& c, bool keyf
   h.join(c);
   if (!h.connect_all() || c.held_offers.empty()) return {};
   h.run_for(300ms);
-  if (keyframe) t.a.keyframe_next();
-  const size_t sent = t.a.sent.size();
-  auto video_sent = [&] {
-    for (size_t i = sent; i < t.a.sent.size(); ++i)
-      if (t.a.sent[i].ssrc == t.a.video_ssrc) return true;
-    return false;
-  };
-  if (!h.net.run_until(video_sent, 100ms)) return {};
+  if (!t.next_video_frame(keyframe)) return {};
   h.run_for(1ms);  // the frame reaches the server
   c.answer_pending();
   return h.now();
