@@ -35,6 +35,12 @@ std::optional<int> parse_config(int argc, char** argv, Config& cfg) {
                  "Send a subscriber's copies of a video frame as one UDP GSO send (UDP_SEGMENT): on or off")
       ->envname("SWITCHBOARD_UDP_GSO")
       ->check(CLI::IsMember({"on", "off"}));
+  std::string defer_reports = "on";
+  app.add_option("--defer-reports", defer_reports,
+                 "Read periodic RTCP reports (SR, RR) only when media or a timer wakes a worker, at most 100 ms "
+                 "later, instead of waking for each: on or off")
+      ->envname("SWITCHBOARD_DEFER_REPORTS")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--web-root", web_root, "Directory of the web client")
       ->envname("SWITCHBOARD_WEB_ROOT")
       ->default_str(SB_SOURCE_WEB_ROOT);
@@ -52,6 +58,7 @@ std::optional<int> parse_config(int argc, char** argv, Config& cfg) {
   util::parse_log_level(log_level, cfg.log.level);
   cfg.log.json = log_format == "json";
   cfg.udp_gso = gso == "on";
+  cfg.defer_reports = defer_reports == "on";
   cfg.web_root = web_root.empty() ? std::filesystem::path(SB_SOURCE_WEB_ROOT) : std::filesystem::path(web_root);
   return std::nullopt;
 }

@@ -22,6 +22,9 @@ struct Config {
   /// Send runs of datagrams to one destination as one UDP GSO send (Linux
   /// UDP_SEGMENT). Off: one datagram per sendmmsg entry.
   bool udp_gso = true;
+  /// Periodic RTCP reports go to a second socket per worker that is read only
+  /// when something else wakes the worker (at most kReportBound later).
+  bool defer_reports = true;
   std::filesystem::path web_root;
   util::LogConfig log;
 };

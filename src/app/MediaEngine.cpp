@@ -33,9 +33,9 @@ json::object histogram_json(const util::LatencyHistogram& h) {
 
 /// One worker: its sans-IO core, and the adapter the I/O shell drives.
 struct MediaEngine::Slot final : net::PacketProcessor {
-  Slot(MediaEngine& e, size_t i, std::unique_ptr<sfu::WorkerCore> c, net::UdpSocket s)
+  Slot(MediaEngine& e, size_t i, std::unique_ptr<sfu::WorkerCore> c, net::UdpSocket s, net::UdpSocket reports)
       : engine(e), index(i), core(std::move(c)),
-        worker(std::make_unique<net::Worker>("sb-media-" + std::to_string(i), std::move(s))) {
+        worker(std::make_unique<net::Worker>("sb-media-" + std::to_string(i), std::move(s), std::move(reports))) {
     worker->set_processor(this);
   }
 
@@ -71,13 +71,20 @@ util::Result<void> MediaEngine::start() {
   certificate_ = cert.value();
 
   unsigned n = config_.workers ? config_.workers : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<net::UdpSocket> sockets;
+  std::vector<net::UdpSocket> sockets, report_sockets;
   for (unsigned i = 0; i < n; ++i) {
     uint16_t port = config_.udp_port ? uint16_t(config_.udp_port + i) : 0;
-    auto s = net::UdpSocket::bind(util::SocketAddr::v6({}, port));
+    auto s = net::UdpSocket::bind(util::SocketAddr::v6({}, port), config_.defer_reports);
     if (!s) return util::make_error(s.error());
     s.value().set_gso(config_.udp_gso);
+    net::UdpSocket reports;
+    if (config_.defer_reports) {
+      auto r = net::UdpSocket::bind_report_socket(s.value());
+      if (r) reports = std::move(r.value());
+      else log()->info("media worker {}: RTCP reports wake the worker like media: {}", i, r.error());
+    }
     sockets.push_back(std::move(s.value()));
+    report_sockets.push_back(std::move(reports));
   }
   bool dual_stack = sockets.front().local_address().is_v6();
 
@@ -96,7 +103,8 @@ util::Result<void> MediaEngine::start() {
   for (unsigned i = 0; i < n; ++i) {
     sfu::WorkerConfig wc{announce_, sockets[i].local_address().port(), certificate_};
     auto core = std::make_unique<sfu::WorkerCore>(std::move(wc), util::make_system_random());
-    slots_.push_back(std::make_unique<Slot>(*this, i, std::move(core), std::move(sockets[i])));
+    slots_.push_back(std::make_unique<Slot>(*this, i, std::move(core), std::move(sockets[i]),
+                                            std::move(report_sockets[i])));
   }
   std::string addrs;
   for (const auto& a : announce_) addrs += (addrs.empty() ? "" : ", ") + a.ip_string();
@@ -215,7 +223,9 @@ void MediaEngine::collect_stats(bool with_rooms, std::function<void(std::string)
                        {"tx_gso_segments", ss.tx_gso_segments},
                        {"tx_gso_refused", ss.tx_gso_refused},
                        {"wakeups", wk.wakeups},
-                       {"timer_rounds", wk.timer_rounds}};
+                       {"timer_rounds", wk.timer_rounds},
+                       {"reports_deferred", wk.reports},
+                       {"report_timeouts", wk.report_timeouts}};
         // Time in the server per forwarded datagram (kernel arrival to
         // sendmmsg), since start.
         w["forward_delay_us"] = histogram_json(d);

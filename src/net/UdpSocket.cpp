@@ -1,6 +1,7 @@
 #include "net/UdpSocket.hpp"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -110,28 +111,27 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
   return *this;
 }
 
-util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local) {
-  util::SocketAddr addr = local;
-  bool any6 = addr.is_v6();
-  for (size_t i = 0; i < 16 && any6; ++i) any6 = addr.ip_bytes()[i] == 0;
+namespace {
+/// A UDP socket with the options every media socket gets, bound to `addr`;
+/// with `reuse_port`, SO_REUSEPORT is set before the bind. Returns the fd or -1
+/// (errno set).
+int open_bound(const util::SocketAddr& addr, bool reuse_port) {
   int fd = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 && any6) {
-    addr = util::SocketAddr::v4({0, 0, 0, 0}, local.port());
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int off = 0, on = 1;
+  if (addr.is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  if (reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
   }
-  if (fd < 0) return util::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno));
-  UdpSocket s;
-  s.fd_ = fd;
-  s.v6_ = addr.is_v6();
-  s.send_hdrs_ = new SendHeaders;
-  int off = 0;
-  if (s.v6_) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   // Don't-fragment without path-MTU bookkeeping (IP_PMTUDISC_PROBE): WebRTC
   // packets stay under ~1200 bytes, and with DF set the kernel skips choosing an
   // IPv4 identification per datagram (RFC 6864 §4.1), a measurable cost per packet.
   int probe = IP_PMTUDISC_PROBE;
   ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
-  if (s.v6_) {
+  if (addr.is_v6()) {
     int probe6 = IPV6_PMTUDISC_PROBE;
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));
   }
@@ -140,11 +140,89 @@ util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
   sockaddr_storage ss{};
   socklen_t len = addr.to_sockaddr(ss);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-    return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+util::SocketAddr bound_address(int fd, const util::SocketAddr& fallback) {
+  sockaddr_storage ss{};
   socklen_t got = sizeof(ss);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &got);
-  s.local_ = util::SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(addr);
+  return util::SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(fallback);
+}
+
+/// Which socket of a reuseport group of two gets a datagram (classic BPF over
+/// the UDP payload; the return value is the socket's index in the group).
+/// Index 1 gets RTCP compounds that open with a sender or receiver report
+/// (RFC 3550 §6.1: periodic reports always do), index 0 everything else: RTP,
+/// STUN, DTLS, and feedback sent alone as reduced-size RTCP (RFC 5506: NACK,
+/// PLI, FIR, REMB). The first byte tells RTP/RTCP (128–191) from STUN and DTLS
+/// (RFC 7983 §7); with RTCP multiplexed, the second is the RTCP packet type,
+/// which RTP payload types never take (RFC 5761 §4). SRTCP leaves the first
+/// eight bytes in the clear (RFC 3711 §3.4), so this works on encrypted
+/// datagrams. A datagram shorter than two bytes stops the program, which then
+/// returns 0.
+constexpr std::array<sock_filter, 8> kReportSteering{{
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 128, 0, 5),  // below 128: STUN, DTLS
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 192, 4, 0),  // not RTP version 2
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 200, 1, 0),  // SR
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 201, 0, 1),  // RR
+    BPF_STMT(BPF_RET | BPF_K, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+}};
+}  // namespace
+
+util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local, bool reuse_port) {
+  util::SocketAddr addr = local;
+  bool any6 = addr.is_v6();
+  for (size_t i = 0; i < 16 && any6; ++i) any6 = addr.ip_bytes()[i] == 0;
+  // Bound first without SO_REUSEPORT, so that a port someone else holds is
+  // refused (and port 0 picks one nobody holds) even when the socket is going
+  // to share its port with a sibling of its own (bind_report_socket).
+  int fd = open_bound(addr, false);
+  if (fd < 0 && errno == EAFNOSUPPORT && any6) {
+    addr = util::SocketAddr::v4({0, 0, 0, 0}, local.port());
+    fd = open_bound(addr, false);
+  }
+  if (fd < 0) return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));
+  addr = bound_address(fd, addr);
+  if (reuse_port) {
+    ::close(fd);
+    fd = open_bound(addr, true);
+    if (fd < 0) return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));
+  }
+  UdpSocket s;
+  s.fd_ = fd;
+  s.v6_ = addr.is_v6();
+  s.send_hdrs_ = new SendHeaders;
+  s.local_ = bound_address(fd, addr);
+  return s;
+}
+
+util::Result<UdpSocket> UdpSocket::bind_report_socket(const UdpSocket& main) {
+  int fd = open_bound(main.local_, true);
+  if (fd < 0)
+    return util::make_error("cannot share UDP " + main.local_.to_string() + " (SO_REUSEPORT): " +
+                            std::strerror(errno));
+  sock_fprog prog{uint16_t(kReportSteering.size()), const_cast<sock_filter*>(kReportSteering.data())};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0) {
+    int err = errno;
+    ::close(fd);  // leaves `main` alone in its group, as before
+    return util::make_error(std::string("cannot steer datagrams between sockets (SO_ATTACH_REUSEPORT_CBPF): ") +
+                            std::strerror(err));
+  }
+  UdpSocket s;
+  s.fd_ = fd;
+  s.v6_ = main.v6_;
+  s.send_hdrs_ = new SendHeaders;
+  s.local_ = main.local_;
   return s;
 }
 

@@ -82,8 +82,20 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   /// Binds `local`. An unspecified IPv6 address (::) binds dual-stack; when the
-  /// namespace has no IPv6 it falls back to 0.0.0.0 with the same port.
-  static util::Result<UdpSocket> bind(const util::SocketAddr& local);
+  /// namespace has no IPv6 it falls back to 0.0.0.0 with the same port. With
+  /// `reuse_port` the socket can later share its port with a report socket
+  /// (bind_report_socket); a port another socket holds is still refused.
+  static util::Result<UdpSocket> bind(const util::SocketAddr& local, bool reuse_port = false);
+
+  /// A second socket on `main`'s address and port (bound with `reuse_port`)
+  /// that the kernel hands the RTCP compounds opening with a sender or receiver
+  /// report: the periodic reports. Everything else still goes to `main`. A
+  /// worker reads this socket only when something else woke it, so reports
+  /// cost no wakeup of their own (SO_REUSEPORT with SO_ATTACH_REUSEPORT_CBPF,
+  /// Linux 4.5). An error leaves `main` receiving everything, as before.
+  static util::Result<UdpSocket> bind_report_socket(const UdpSocket& main);
+
+  bool valid() const { return fd_ >= 0; }
 
   int fd() const { return fd_; }
   const util::SocketAddr& local_address() const { return local_; }

@@ -26,7 +26,8 @@ const auto& log() {
 }
 }  // namespace
 
-Worker::Worker(std::string name, UdpSocket socket) : name_(std::move(name)), socket_(std::move(socket)) {
+Worker::Worker(std::string name, UdpSocket socket, UdpSocket reports)
+    : name_(std::move(name)), socket_(std::move(socket)), reports_(std::move(reports)) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(std::string("worker epoll: ") + std::strerror(errno));
@@ -84,8 +85,19 @@ void Worker::run() {
   while (!stopping_.load(std::memory_order_acquire)) {
     timespec ts{};
     const timespec* timeout = nullptr;
-    if (timer_at_ != util::kNever) {
-      auto left = timer_at_ - util::Clock::now();
+    // Reports waiting in the report socket wake nobody; while datagrams keep
+    // coming, a timeout makes sure they are read within kReportBound.
+    util::Timestamp wake_at = timer_at_;
+    bool report_bound = false;
+    if (reports_.valid()) {
+      util::Timestamp due = reports_read_ + kReportBound;
+      if (due < reports_armed_until_ && due < wake_at) {
+        wake_at = due;
+        report_bound = true;
+      }
+    }
+    if (wake_at != util::kNever) {
+      auto left = wake_at - util::Clock::now();
       if (left.count() > 0) {
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
         ts.tv_sec = time_t(ns / 1'000'000'000);
@@ -101,11 +113,15 @@ void Worker::run() {
     }
     util::Timestamp now = util::Clock::now();
     if (n > 0) ++stats_.wakeups;
+    else if (report_bound && now < timer_at_) ++stats_.report_timeouts;
     for (int i = 0; i < n; ++i) {
       if (events[size_t(i)].data.u64 == kSocketTag) on_readable(now);
       else run_posted();
     }
     if (n > 0) now = util::Clock::now();
+    // After the media of this wakeup has been forwarded: reports are not
+    // urgent, and a copy waiting behind them would be late for nothing.
+    read_reports(now);
     end_round(now);
   }
 }
@@ -126,6 +142,25 @@ void Worker::on_readable(util::Timestamp now) {
     processor_->flush(now, *this);
     socket_.send(send_, &delay_);
     if (n < kBatchSize) break;
+  }
+}
+
+void Worker::read_reports(util::Timestamp now) {
+  if (!reports_.valid() || !processor_) return;
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    size_t n = reports_.receive(recv_);
+    for (size_t i = 0; i < n; ++i) processor_->handle_datagram(now, recv_.from(i), recv_.data(i), *this);
+    if (n > 0) processor_->flush(now, *this);  // before recv_ is reused
+    stats_.reports += n;
+    if (n < kBatchSize) break;
+  }
+  reports_read_ = now;
+  // A datagram of any kind since the last read keeps the bound armed for a
+  // second: reports only come while media flows.
+  const uint64_t seen = socket_.stats().rx_packets + reports_.stats().rx_packets;
+  if (seen != rx_seen_) {
+    rx_seen_ = seen;
+    reports_armed_until_ = now + std::chrono::seconds(1);
   }
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-// A media worker: one thread, one event loop, one UDP socket. Everything a
+// A media worker: one thread, one event loop, one UDP socket (and a report
+// socket on the same port, which it reads but never waits on). Everything a
 // worker hosts is touched only by its thread, so the packet path takes no locks.
 // Other threads talk to it by posting closures.
 //
 // The loop is a bare epoll loop rather than a general-purpose reactor: a wakeup
-// for media costs exactly epoll_pwait2 + recvmmsg + sendmmsg. The timer is the
+// for media costs exactly epoll_pwait2 + recvmmsg + sendmmsg, and one recvmmsg
+// of the report socket. The timer is the
 // epoll timeout itself (nanosecond resolution), so moving a deadline costs no
 // system call, and posted work rings an eventfd that only signaling touches.
 #include <atomic>
@@ -41,13 +43,26 @@ struct WorkerStats {
   uint64_t wakeups = 0;        ///< returns from epoll with something to do
   uint64_t timer_rounds = 0;   ///< handle_timeout calls
   uint64_t posted = 0;         ///< closures run for other threads
+  /// Datagrams read from the report socket (periodic RTCP reports), and the
+  /// wakeups that came only because reports had waited kReportBound.
+  uint64_t reports = 0;
+  uint64_t report_timeouts = 0;
 };
+
+/// The longest a periodic RTCP report waits in the report socket while the
+/// worker sleeps. Media wakes a worker more often than this (a 30 fps stream
+/// every 33 ms), so with media flowing reports never wake it on their own.
+inline constexpr util::Duration kReportBound = std::chrono::milliseconds(100);
 
 class Worker final : public Transmitter {
  public:
   using Task = std::function<void(util::Timestamp now, Transmitter& out)>;
 
-  Worker(std::string name, UdpSocket socket);
+  /// `reports`, when valid, is the report socket of `socket`
+  /// (UdpSocket::bind_report_socket): the worker reads it whenever something
+  /// else wakes it, and at the latest kReportBound after the last read while
+  /// datagrams are arriving, but never waits on it.
+  Worker(std::string name, UdpSocket socket, UdpSocket reports = {});
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -63,6 +78,8 @@ class Worker final : public Transmitter {
   void post(Task fn);
 
   const UdpSocket& socket() const { return socket_; }
+  /// The report socket (not valid when there is none).
+  const UdpSocket& report_socket() const { return reports_; }
   const std::string& name() const { return name_; }
   /// Read on the worker thread only (e.g. from a posted task).
   const WorkerStats& stats() const { return stats_; }
@@ -84,11 +101,19 @@ class Worker final : public Transmitter {
  private:
   void run();
   void on_readable(util::Timestamp now);
+  void read_reports(util::Timestamp now);
   void run_posted();
   void end_round(util::Timestamp now);
 
   std::string name_;
   UdpSocket socket_;
+  UdpSocket reports_;
+  /// When the report socket was last read, and until when the next read is
+  /// due by kReportBound (one second after the last datagram of any kind:
+  /// reports only come while media flows).
+  util::Timestamp reports_read_{};
+  util::Timestamp reports_armed_until_{};
+  uint64_t rx_seen_ = 0;  ///< datagrams read from both sockets at the last report read
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   util::Timestamp timer_at_ = util::kNever;

@@ -228,6 +228,90 @@ TEST(UdpSocket, ReportsBindFailures) {
   EXPECT_NE(b.error().find("cannot bind"), std::string::npos);
 }
 
+namespace {
+/// A datagram that starts with `head` and carries `tag` at byte 20 (24 bytes).
+std::vector<uint8_t> tagged(std::initializer_list<uint8_t> head, uint8_t tag) {
+  std::vector<uint8_t> d(24, 0);
+  std::copy(head.begin(), head.end(), d.begin());
+  d[20] = tag;
+  return d;
+}
+}  // namespace
+
+// The kernel steers periodic RTCP reports (compounds opening with an SR or RR,
+// RFC 3550 §6.1) to the report socket, and everything a worker must answer at
+// once to the main one: RTP, STUN, DTLS, and feedback sent alone (RFC 5506).
+TEST(UdpSocket, TheReportSocketGetsThePeriodicReportsAndNothingElse) {
+  auto main = UdpSocket::bind(loopback(), true);
+  ASSERT_TRUE(main) << main.error();
+  auto reports = UdpSocket::bind_report_socket(*main);
+  ASSERT_TRUE(reports) << reports.error();
+  EXPECT_EQ(reports->local_address(), main->local_address());
+  auto client = UdpSocket::bind(loopback());
+  ASSERT_TRUE(client);
+  // One datagram per send: on loopback a UDP GSO send reaches the receiving
+  // side whole, and the kernel picks the socket once, by its first datagram.
+  client->set_gso(false);
+
+  struct Kind {
+    const char* what;
+    std::vector<uint8_t> bytes;
+    bool report;
+  };
+  const std::vector<Kind> kinds = {
+      {"receiver report compound", tagged({0x81, 201, 0, 7, 0x11, 0x22, 0x33, 0x44}, 0), true},
+      {"sender report compound", tagged({0x80, 200, 0, 6, 0x11, 0x22, 0x33, 0x44}, 1), true},
+      {"receiver report without blocks", tagged({0x80, 201, 0, 1}, 2), true},
+      {"NACK alone", tagged({0x81, 205, 0, 3}, 3), false},
+      {"PLI alone", tagged({0x81, 206, 0, 2}, 4), false},
+      {"REMB alone", tagged({0x8f, 206, 0, 5}, 5), false},
+      {"BYE alone", tagged({0x81, 203, 0, 1}, 6), false},
+      {"RTP, payload type 96", tagged({0x80, 96, 0x12, 0x34}, 7), false},
+      {"RTP with the marker bit", tagged({0x80, 0x80 | 96, 0x12, 0x35}, 8), false},
+      {"STUN binding request", tagged({0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42}, 9), false},
+      {"DTLS handshake", tagged({22, 0xfe, 0xfd}, 10), false},
+      {"version 3 with type 201", tagged({0xc1, 201}, 11), false},
+      {"one byte", {0x81}, false},
+  };
+  SendQueue q;
+  for (const auto& k : kinds) ASSERT_TRUE(q.push(main->local_address(), k.bytes));
+  client->send(q);
+
+  std::vector<std::string> at_main, at_reports;
+  RecvBatch batch;
+  auto name_of = [&](util::MutableBytes d) -> std::string {
+    if (d.size() == 1) return "one byte";
+    return d.size() > 20 && d[20] < kinds.size() ? kinds[d[20]].what : "?";
+  };
+  for (int i = 0; i < 200 && at_main.size() + at_reports.size() < kinds.size(); ++i) {
+    for (size_t n = main->receive(batch), j = 0; j < n; ++j) at_main.push_back(name_of(batch.data(j)));
+    for (size_t n = reports->receive(batch), j = 0; j < n; ++j) at_reports.push_back(name_of(batch.data(j)));
+    if (at_main.size() + at_reports.size() < kinds.size()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::vector<std::string> want_main, want_reports;
+  for (const auto& k : kinds) (k.report ? want_reports : want_main).push_back(k.what);
+  std::sort(at_main.begin(), at_main.end());
+  std::sort(want_main.begin(), want_main.end());
+  std::sort(at_reports.begin(), at_reports.end());
+  std::sort(want_reports.begin(), want_reports.end());
+  EXPECT_EQ(at_reports, want_reports);
+  EXPECT_EQ(at_main, want_main);
+}
+
+// Sharing a port with its own report socket does not let another socket (a
+// second server started by mistake) join in.
+TEST(UdpSocket, APortSharedWithTheReportSocketIsStillRefusedToOthers) {
+  auto main = UdpSocket::bind(loopback(), true);
+  ASSERT_TRUE(main) << main.error();
+  auto reports = UdpSocket::bind_report_socket(*main);
+  ASSERT_TRUE(reports) << reports.error();
+  for (bool reuse : {true, false}) {
+    auto other = UdpSocket::bind(main->local_address(), reuse);
+    ASSERT_FALSE(other) << "reuse_port " << reuse;
+    EXPECT_NE(other.error().find("cannot bind"), std::string::npos) << other.error();
+  }
+}
+
 TEST(Interfaces, IncludeLoopback) {
   auto addrs = local_interface_addresses();
   bool has_lo = false;
@@ -265,11 +349,17 @@ class EchoProcessor final : public PacketProcessor {
 
 /// A started worker on a loopback socket, echoing through an EchoProcessor.
 struct EchoWorker {
-  EchoWorker() {
-    auto s = UdpSocket::bind(loopback());
+  explicit EchoWorker(bool with_reports = false) {
+    auto s = UdpSocket::bind(loopback(), with_reports);
     if (!s) return;
     address = s->local_address();
-    worker = std::make_unique<Worker>("test-worker", std::move(*s));
+    UdpSocket reports;
+    if (with_reports) {
+      auto r = UdpSocket::bind_report_socket(*s);
+      if (!r) return;
+      reports = std::move(*r);
+    }
+    worker = std::make_unique<Worker>("test-worker", std::move(*s), std::move(reports));
     worker->set_processor(&proc);
     worker->start();
   }
@@ -343,5 +433,78 @@ TEST(Worker, RunsDueTimersOnAWakeupForADatagram) {
   EXPECT_EQ(proc.received, 1);
   EXPECT_EQ(proc.timeouts, 1);
   EXPECT_EQ(proc.early_timeouts, 1);
+  w.stop();
+}
+
+namespace {
+WorkerStats stats_of(Worker& w) {
+  std::promise<WorkerStats> got;
+  w.post([&](util::Timestamp, Transmitter&) { got.set_value(w.stats()); });
+  return got.get_future().get();
+}
+}  // namespace
+
+// A report reaches the processor without waking the worker: it waits in the
+// report socket until the next wakeup of any kind, at the latest kReportBound
+// after the last read while datagrams are coming.
+TEST(Worker, AReportIsReadWithoutWakingTheWorkerForIt) {
+  EchoWorker ew(true);
+  ASSERT_TRUE(ew.worker) << "no report socket";
+  auto& proc = ew.proc;
+  auto& w = *ew.worker;
+  auto client = UdpSocket::bind(loopback());
+  ASSERT_TRUE(client);
+  RecvBatch batch;
+  auto send = [&](std::vector<uint8_t> d) {
+    SendQueue q;
+    ASSERT_TRUE(q.push(ew.address, d));
+    client->send(q);
+  };
+  auto wait_received = [&](int n) {
+    for (int i = 0; i < 400 && proc.received < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return proc.received.load();
+  };
+
+  WorkerStats s0 = stats_of(w);  // one wakeup, for the posted task
+  send(tagged({0x80, 96, 0, 1}, 0));  // RTP wakes it
+  ASSERT_EQ(wait_received(1), 1);
+  ASSERT_EQ(receive_all(*client, batch, 1), 1u);
+  send(tagged({0x81, 201, 0, 7}, 1));  // a receiver report does not
+  const auto sent_report = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_received(2), 2) << "the report was never read";
+  const auto waited = std::chrono::steady_clock::now() - sent_report;
+  WorkerStats s1 = stats_of(w);  // one more wakeup, for this task
+
+  EXPECT_EQ(s1.wakeups - s0.wakeups, 2u) << "the RTP packet and the stats task wake the worker; the report must not";
+  EXPECT_EQ(s1.reports - s0.reports, 1u);
+  EXPECT_GE(s1.report_timeouts - s0.report_timeouts, 1u) << "read when the bound ran out";
+  EXPECT_LT(waited, std::chrono::seconds(1));
+  // It was answered like any datagram (the echo goes out from the main socket).
+  ASSERT_EQ(receive_all(*client, batch, 1), 1u);
+  EXPECT_EQ(batch.from(0), ew.address);
+  EXPECT_EQ(batch.data(0)[1], 201);
+  w.stop();
+}
+
+// With nothing arriving for a second, the bound is disarmed: an idle worker
+// does not wake every kReportBound for reports that cannot come.
+TEST(Worker, AnIdleWorkerDoesNotWakeForReports) {
+  EchoWorker ew(true);
+  ASSERT_TRUE(ew.worker) << "no report socket";
+  auto& w = *ew.worker;
+  auto client = UdpSocket::bind(loopback());
+  ASSERT_TRUE(client);
+  SendQueue q;
+  const uint8_t rtp[] = {0x80, 96, 0, 1};
+  ASSERT_TRUE(q.push(ew.address, rtp));
+  client->send(q);
+  for (int i = 0; i < 400 && ew.proc.received < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(ew.proc.received, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  WorkerStats s0 = stats_of(w);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  WorkerStats s1 = stats_of(w);
+  EXPECT_EQ(s1.report_timeouts, s0.report_timeouts);
+  EXPECT_LE(s0.report_timeouts, 15u) << "about one a kReportBound during the armed second";
   w.stop();
 }
