@@ -6,6 +6,8 @@ the server and the browser both start in there. Run one by hand with
     /usr/bin/python3 -m pytest tests/integration/test_interop_chromium.py -v
 """
 
+import time
+
 import pytest
 
 import browser as chromium
@@ -76,6 +78,16 @@ def scenario_media_flows(out):
         first, second = netns.wait_for_decrypted_rtp(server, "chromium-pub", out, 25)
         out["server_first"], out["server_second"] = first, second
         out["client_stats_after"] = client.stats()
+        # Chromium's sender reports (an RTCP compound opening with an SR, about
+        # one a second for video) reach the worker through its report socket.
+        deadline = time.monotonic() + 10
+        while True:
+            stats = netns.fetch_stats(server)
+            out["server_workers"] = stats.get("workers", [])
+            out["server_transport_reports"] = netns.find_transport(stats, "chromium-pub")
+            if sum(w.get("reports_deferred", 0) for w in out["server_workers"]) > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         netns.check_server_alive(server, out, "while Chromium was publishing")
     finally:
         if b:
@@ -162,6 +174,11 @@ def test_chromium_connects_and_server_decrypts_its_rtp():
     second = r["server_second"]
     assert second["rtp_in"] + second["rtcp_in"] <= r["client_stats_after"]["transport"]["packetsSent"], \
         (second, r["client_stats_after"])
+    # Its periodic reports were read from the report socket, without waking the
+    # worker for them, and handled like any RTCP.
+    workers = r["server_workers"]
+    assert sum(w["reports_deferred"] for w in workers) > 0, workers
+    assert r["server_transport_reports"]["rtcp_in"] > 0, r["server_transport_reports"]
     assert r["server_exit"] == 0
 
 
