@@ -142,15 +142,28 @@ size_t Subscription::replay_keyframe(util::Timestamp now, util::DatagramSink& ou
   // All or nothing: a hole would leave the picture undecodable until repaired,
   // and a fresh keyframe is the better start then.
   if (!track_->cache_holds(now, *mark, *newest)) return 0;
-  auto first = rtp::PacketView::parse(*cache.find(now, mark->seq));
-  if (pt_map_[uint8_t(first->payload_type())] == kNoPayloadType) return 0;
+  // cache_holds() answers from its memo until the next insert; the lookups
+  // below still check, so that a packet aged out since ends the replay there
+  // instead of reading what is not there (the packet path never trusts a memo).
+  auto cached = [&](uint16_t seq) -> std::optional<rtp::PacketView> {
+    auto raw = cache.find(now, seq);
+    if (!raw) return std::nullopt;
+    auto packet = rtp::PacketView::parse(*raw);
+    if (!packet) return std::nullopt;
+    return *packet;
+  };
+  auto first = cached(mark->seq);
+  if (!first || pt_map_[uint8_t(first->payload_type())] == kNoPayloadType) return 0;
   const uint16_t count = uint16_t(*newest - mark->seq + 1);
   size_t sent = 0;
+  uint16_t through = mark->seq;
   for (uint16_t i = 0; i < count; ++i) {
-    auto packet = rtp::PacketView::parse(*cache.find(now, uint16_t(mark->seq + i)));
+    auto packet = cached(uint16_t(mark->seq + i));
+    if (!packet) break;
     if (forward(now, *packet, i == 0, out)) ++sent;
+    through = uint16_t(mark->seq + i);
   }
-  replayed_through_ = *newest;
+  replayed_through_ = through;
   replay_guard_ = true;
   return sent;
 }
