@@ -14,7 +14,12 @@ void TwccRecorder::on_packet(util::Timestamp arrival, uint16_t transport_seq) {
   if (!started_) {
     started_ = true;
     next_report_seq_ = u;
-    last_feedback_ = arrival;  // the first feedback comes one interval later
+    last_feedback_ = arrival;
+    next_feedback_ = arrival + first_delay_;
+  } else if (count_ == 0) {
+    // Nothing was pending (the publisher paused): slots that passed meanwhile
+    // had nothing to report, and this arrival waits for the next one.
+    skip_slots_until(arrival);
   }
   if (u < next_report_seq_) {
     ++stats_.ignored;
@@ -53,8 +58,13 @@ void TwccRecorder::drop_front(size_t n) {
   count_ -= n;
 }
 
+void TwccRecorder::skip_slots_until(util::Timestamp t) {
+  if (next_feedback_ > t) return;
+  next_feedback_ += kInterval * ((t - next_feedback_) / kInterval + 1);
+}
+
 bool TwccRecorder::due(util::Timestamp now) const {
-  return count_ > 0 && (flush_ || count_ >= kEarlyFeedbackCount || now - last_feedback_ >= kInterval);
+  return count_ > 0 && (flush_ || count_ >= kEarlyFeedbackCount || now >= next_feedback_);
 }
 
 size_t TwccRecorder::poll_feedback(util::Timestamp now, Ssrc sender_ssrc, Ssrc media_ssrc, util::MutableBytes out) {
@@ -79,6 +89,10 @@ size_t TwccRecorder::poll_feedback(util::Timestamp now, Ssrc sender_ssrc, Ssrc m
   ++feedback_count_;
   ++stats_.feedback_sent;
   last_feedback_ = now;
+  // The next slot is on the grid, not kInterval after `now`: feedback sent late
+  // (the worker was busy) does not shift this publisher's phase. A slot less
+  // than half an interval away is skipped, so feedback stays 25–75 ms apart.
+  skip_slots_until(now + kInterval / 2);
   flush_ = count_ > 0;  // stopped early: space, or a delta beyond 16 bits
   return n;
 }
@@ -86,7 +100,7 @@ size_t TwccRecorder::poll_feedback(util::Timestamp now, Ssrc sender_ssrc, Ssrc m
 util::Timestamp TwccRecorder::poll_timeout() const {
   if (count_ == 0) return util::kNever;
   if (flush_ || count_ >= kEarlyFeedbackCount) return last_feedback_;
-  return last_feedback_ + kInterval;
+  return next_feedback_;
 }
 
 }  // namespace sb::rtp

@@ -4,11 +4,20 @@
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), sent every
 // kInterval: the publisher's bandwidth estimate depends on it.
 //
+// Feedback runs on a fixed grid of kInterval whose phase is set when the first
+// packet arrives (plus a delay the caller may randomise): late feedback moves
+// the next one no later than its slot. A worker that once served every
+// publisher in one timer round (after a stall, say) would otherwise keep them
+// in step for good, and build and encrypt all their feedback together every
+// interval while media waits behind it (RFC 3550 §6.2 warns of the same for
+// reports).
+//
 // Feedback covers every sequence number since the previous feedback: the ones
 // that never arrived are reported as not received. A packet that arrives after
 // the feedback that reported it lost is ignored (it was already reported).
 //
 // Memory is a fixed array of kMaxPending arrivals; nothing allocates.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +41,12 @@ class TwccRecorder {
   /// not reported (the sequence jumped; there is nothing to learn from it).
   static constexpr int64_t kMaxReportedGap = 0x4000;
 
+  TwccRecorder() = default;
+  /// The first feedback is due this long after the first arrival (at most
+  /// kInterval); a delay drawn at random per publisher spreads the grids of
+  /// publishers whose first packets were handled together.
+  explicit TwccRecorder(util::Duration first_delay) : first_delay_(std::min(first_delay, kInterval)) {}
+
   struct Stats {
     uint64_t feedback_sent = 0;
     uint64_t ignored = 0;     ///< duplicates, and arrivals older than feedback already sent
@@ -43,7 +58,7 @@ class TwccRecorder {
   void on_packet(util::Timestamp arrival, uint16_t transport_seq);
 
   // -- outputs
-  /// When feedback is due (kInterval after the previous one, or earlier when
+  /// When feedback is due (the next slot of the grid, or earlier when
   /// kEarlyFeedbackCount arrivals or the remainder of a partial feedback
   /// wait), writes ONE TransportFeedback into `out` and returns its size;
   /// otherwise, or with nothing pending, returns 0. Arrivals that did not fit
@@ -63,12 +78,16 @@ class TwccRecorder {
  private:
   bool due(util::Timestamp now) const;
   void drop_front(size_t n);
+  /// Moves next_feedback_ to the first slot of its grid after `t`.
+  void skip_slots_until(util::Timestamp t);
 
   util::SeqUnwrapper<uint16_t> unwrapper_;
   bool started_ = false;
   /// Unwrapped: the first sequence number not yet covered by feedback.
   int64_t next_report_seq_ = 0;
+  util::Duration first_delay_ = kInterval;
   util::Timestamp last_feedback_{};
+  util::Timestamp next_feedback_{};  ///< the grid's next slot
   bool flush_ = false;  ///< the last feedback left arrivals behind
   uint8_t feedback_count_ = 0;
 

@@ -42,7 +42,7 @@ constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 /// How late flexible timers may run, so that they usually ride on a wakeup for
 /// media instead of causing one (a 30 fps publisher wakes the worker every
 /// 33 ms). Transport-wide feedback every 50–70 ms still suits the sender's
-/// estimator; RTCP report timing is randomised by RFC 3550 §6.3.5 anyway.
+/// estimator; RTCP report timing is randomised by RFC 3550 §6.2 anyway.
 /// NACKs and transport timers (DTLS, consent) get no slack.
 constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
 constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
@@ -118,7 +118,7 @@ void WorkerCore::join(util::Timestamp now, ConnId conn, const std::string& room_
   // worker with a thousand participants builds and encrypts a few reports per
   // round instead of a thousand in one round every 500 ms, which held media
   // up for several ms each time. Spreading them also keeps the reports of
-  // many participants from being synchronised (RFC 3550 §6.3.5).
+  // many participants from being synchronised (RFC 3550 §6.2).
   constexpr auto slots = uint32_t(kReportInterval / kTimerGranularity);
   p->report_phase = kTimerGranularity * (rng_->u32() % slots);
   p->next_report = next_report_slot(now, p->report_phase);
@@ -424,6 +424,15 @@ void WorkerCore::handle_datagram(util::Timestamp now, const util::SocketAddr& fr
   touch(p);
 }
 
+std::unique_ptr<rtp::TwccRecorder> WorkerCore::make_twcc_recorder() {
+  // First feedback 25–50 ms after the first packet: publishers whose first
+  // packets came in one batch (joins handled together) still report on grids
+  // of their own, not in one timer round.
+  constexpr auto half = std::chrono::duration_cast<std::chrono::microseconds>(rtp::TwccRecorder::kInterval / 2);
+  const auto delay = half + std::chrono::microseconds(rng_->u32() % uint32_t(half.count()));
+  return std::make_unique<rtp::TwccRecorder>(std::chrono::duration_cast<util::Duration>(delay));
+}
+
 Participant::SsrcRoute* WorkerCore::resolve_ssrc(Participant& p, const rtp::PacketView& packet) {
   uint32_t ssrc = uint32_t(packet.ssrc());
   uint8_t pt = uint8_t(packet.payload_type());
@@ -464,7 +473,7 @@ void WorkerCore::on_rtp(util::Timestamp now, Participant& p, util::MutableBytes 
   if (p.twcc_ext_id != 0)
     if (auto v = packet->extensions().find(p.twcc_ext_id))
       if (auto seq = rtp::read_transport_sequence(*v)) {
-        if (!p.twcc) p.twcc = std::make_unique<rtp::TwccRecorder>();
+        if (!p.twcc) p.twcc = make_twcc_recorder();
         p.twcc->on_packet(now, *seq);
       }
 

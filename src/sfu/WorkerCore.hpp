@@ -134,6 +134,8 @@ class WorkerCore {
                util::DatagramSink& out);
   void on_rtcp(util::Timestamp now, Participant& p, util::ByteView packet, util::DatagramSink& out);
   Participant::SsrcRoute* resolve_ssrc(Participant& p, const rtp::PacketView& packet);
+  /// A publisher's transport-wide feedback recorder, its grid at a random phase.
+  std::unique_ptr<rtp::TwccRecorder> make_twcc_recorder();
   /// Asks the publisher of `track` for a keyframe unless Track::want_keyframe
   /// holds it back; `first`: for a subscriber waiting for its first one.
   void request_keyframe(util::Timestamp now, Track& track, bool first, util::DatagramSink& out);

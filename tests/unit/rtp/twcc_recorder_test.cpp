@@ -92,6 +92,63 @@ TEST(TwccRecorder, ReportsArrivalsAfterTheInterval) {
   EXPECT_EQ(r.stats().feedback_sent, 2u);
 }
 
+// Feedback runs on a grid fixed by the first arrival: a late one does not move
+// the next, so publishers served in the same round stay on grids of their own.
+TEST(TwccRecorder, LateFeedbackKeepsThePublishersGrid) {
+  TwccRecorder r;
+  r.on_packet(kT0, 0);
+  r.on_packet(kT0 + milliseconds(70), 1);
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(50));
+  ASSERT_TRUE(poll(r, kT0 + milliseconds(80)));  // 30 ms late
+  r.on_packet(kT0 + milliseconds(90), 2);
+  // The slot at 100 ms is skipped (feedback stays at least 25 ms apart); the
+  // next is at 150, not 80 + 50.
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(150));
+  EXPECT_FALSE(poll(r, kT0 + milliseconds(130)));
+  ASSERT_TRUE(poll(r, kT0 + milliseconds(150)));
+  r.on_packet(kT0 + milliseconds(160), 3);
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(200));
+}
+
+TEST(TwccRecorder, RecordersServedTogetherStayApart) {
+  TwccRecorder a, b;
+  a.on_packet(kT0, 0);
+  b.on_packet(kT0 + milliseconds(20), 0);
+  // One timer round serves both, late (a worker that stalled).
+  const Timestamp round = kT0 + milliseconds(90);
+  ASSERT_TRUE(poll(a, round));
+  ASSERT_TRUE(poll(b, round));
+  a.on_packet(round + milliseconds(1), 1);
+  b.on_packet(round + milliseconds(1), 1);
+  EXPECT_EQ(a.poll_timeout(), kT0 + milliseconds(150));  // a's grid: 50, 100, 150
+  EXPECT_EQ(b.poll_timeout(), kT0 + milliseconds(120));  // b's grid: 70, 120
+}
+
+TEST(TwccRecorder, APausedPublisherResumesOnItsGrid) {
+  TwccRecorder r;
+  r.on_packet(kT0, 0);
+  ASSERT_TRUE(poll(r, kT0 + milliseconds(50)));
+  EXPECT_EQ(r.poll_timeout(), sb::util::kNever);
+  // A second of silence, then one packet: it waits for the grid's next slot
+  // instead of going out alone at once.
+  r.on_packet(kT0 + milliseconds(1003), 1);
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(1050));
+  EXPECT_FALSE(poll(r, kT0 + milliseconds(1004)));
+}
+
+TEST(TwccRecorder, TheFirstDelaySetsThePhase) {
+  TwccRecorder r(milliseconds(30));
+  r.on_packet(kT0, 0);
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(30));
+  ASSERT_TRUE(poll(r, kT0 + milliseconds(30)));
+  r.on_packet(kT0 + milliseconds(40), 1);
+  EXPECT_EQ(r.poll_timeout(), kT0 + milliseconds(80));
+  // A delay beyond the interval is capped at it.
+  TwccRecorder late(std::chrono::seconds(3));
+  late.on_packet(kT0, 0);
+  EXPECT_EQ(late.poll_timeout(), kT0 + TwccRecorder::kInterval);
+}
+
 TEST(TwccRecorder, ArrivalTimesAreRoundedDownTo250Microseconds) {
   TwccRecorder r;
   const Timestamp t = kT0 + microseconds(64'000 * 3 + 1'499);  // not on a 64 ms boundary

@@ -4,6 +4,7 @@
 // transport-wide feedback towards the publisher, a subscriber's REMB.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "rtp/rtcp/Remb.hpp"
@@ -322,8 +323,10 @@ TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
     });
     if (i > 0) {
       auto gap = fb[i].at - fb[i - 1].at;
-      EXPECT_GE(gap, 45ms) << "feedback " << i;
-      EXPECT_LE(gap, 105ms) << "feedback " << i;
+      // Every 50 ms on the publisher's grid, each sent at the first wakeup
+      // after its slot (at most 20 ms late).
+      EXPECT_GE(gap, 25ms) << "feedback " << i;
+      EXPECT_LE(gap, 75ms) << "feedback " << i;
     }
   }
   // Every transport-wide sequence number Alice sent, but the last ~100 ms.
@@ -334,6 +337,56 @@ TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
     EXPECT_TRUE(covered.contains(s.transport_seq)) << "transport seq " << s.transport_seq;
   }
   EXPECT_GT(expected, 200u);
+}
+
+// Transport-wide feedback keeps each publisher on a grid of its own. Feedback
+// once timed from when it was sent made a worker that served every publisher
+// in one round (after a stall, or publishers whose first packets came
+// together) serve them together for good: every 50 ms one timer round built
+// and encrypted everyone's feedback while media waited behind it.
+TEST(Rtcp, PublishersGetTransportFeedbackOnGridsOfTheirOwn) {
+  Harness h(31);
+  std::vector<Client*> pubs;
+  for (int i = 0; i < 12; ++i) {
+    Client& c = h.add_client({.name = "p" + std::to_string(i)});
+    h.join(c, "room" + std::to_string(i));
+    pubs.push_back(&c);
+  }
+  ASSERT_TRUE(h.connect_all());
+  // Independent publishers: their packets arrive at times of their own.
+  for (size_t i = 0; i < pubs.size(); ++i) pubs[i]->start_media(h.now() + 1700us * i);
+  h.run_for(1s);
+  // The worker stalls: for two reads it reads its socket only every 150 ms,
+  // so every publisher's packets come in the same batches, and everyone's
+  // feedback is due in the round that ends each batch.
+  constexpr util::Duration every = 150ms;
+  h.net.set_read_interval(kCoreAddr, every);
+  // To just after the second batch (the network reads at multiples of `every`).
+  const auto since = h.now().time_since_epoch();
+  const util::Timestamp second_read{((since + every - util::Duration{1}) / every + 1) * every};
+  h.run_for(second_read + 1us - h.now());
+  h.net.set_read_interval(kCoreAddr, 0ms);
+  h.run_for(200ms);
+
+  const util::Timestamp from = h.now();
+  h.run_for(1s);
+  std::map<int64_t, int> served_at;  // feedback arrival (µs) → publishers
+  for (Client* c : pubs) {
+    SCOPED_TRACE(c->spec.name);
+    std::vector<util::Timestamp> at;
+    for (const auto& fb : c->rtcp_of(rtcp::PacketType::kRtpfb, rtcp::kFmtTransportFeedback))
+      if (fb.at >= from) at.push_back(fb.at);
+    ASSERT_GE(at.size(), 15u);  // about every 50 ms
+    for (size_t i = 1; i < at.size(); ++i) {
+      EXPECT_GE(at[i] - at[i - 1], 25ms) << "feedback " << i;
+      EXPECT_LE(at[i] - at[i - 1], 75ms) << "feedback " << i;
+    }
+    for (auto t : at) ++served_at[util::to_micros(t - from)];
+  }
+  int most = 0;
+  for (const auto& [t, n] : served_at) most = std::max(most, n);
+  EXPECT_LE(most, 4) << "publishers' feedback is synchronised";
+  EXPECT_GE(served_at.size(), 12u * 15u / 2u);
 }
 
 }  // namespace
