@@ -46,6 +46,12 @@ constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 /// NACKs and transport timers (DTLS, consent) get no slack.
 constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
 constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
+/// `t` rounded up to the timer grid.
+util::Timestamp up_to_grid(util::Timestamp t) {
+  if (t == util::kNever) return util::kNever;
+  const auto rem = t.time_since_epoch() % kTimerGranularity;
+  return rem == util::Duration::zero() ? t : t + (kTimerGranularity - rem);
+}
 /// The first time after `now` that is `phase` into a report interval.
 util::Timestamp next_report_slot(util::Timestamp now, util::Duration phase) {
   util::Timestamp start = now - now.time_since_epoch() % kReportInterval;
@@ -844,12 +850,11 @@ void WorkerCore::handle_timeout(util::Timestamp now, util::DatagramSink& out) {
 }
 
 util::Timestamp WorkerCore::poll_timeout() const {
-  if (next_deadline_ == util::kNever) return util::kNever;
   // Round up to the grid so that nearby deadlines share one wakeup.
-  auto since = next_deadline_.time_since_epoch();
-  auto rem = since % kTimerGranularity;
-  return rem == util::Duration::zero() ? next_deadline_ : next_deadline_ + (kTimerGranularity - rem);
+  return up_to_grid(next_deadline_);
 }
+
+util::Timestamp WorkerCore::poll_due() const { return util::earliest(up_to_grid(next_due_), next_deadline_); }
 
 void WorkerCore::flush(util::Timestamp now, util::DatagramSink& out) {
   forward_pending(now, out);

@@ -82,8 +82,12 @@ class WorkerCore {
   util::Timestamp poll_timeout() const;
   /// From when handle_timeout() has work: a worker that is awake anyway (for
   /// a packet) calls it then, so that flexible timers (feedback, reports)
-  /// cost no wakeup of their own.
-  util::Timestamp poll_due() const { return next_due_; }
+  /// cost no wakeup of their own. Flexible timers count from the timer grid's
+  /// next step, so that a busy worker serves those due within one step in one
+  /// round (at most 200 rounds a second, each a pass over the timer table)
+  /// instead of one round per participant; timers without slack (NACKs,
+  /// transport) count at once.
+  util::Timestamp poll_due() const;
   /// Ends a batch of datagrams: forwards the media it brought to every
   /// subscriber, then sends pending control datagrams of every participant.
   void flush(util::Timestamp now, util::DatagramSink& out);

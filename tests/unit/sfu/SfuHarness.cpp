@@ -573,6 +573,7 @@ void Harness::CoreNode::handle_datagram(util::Timestamp now, const util::SocketA
 
 void Harness::CoreNode::handle_timeout(util::Timestamp now) {
   alloc::Counter counter(h.allocations.timeout, h.measure_allocations);
+  ++h.timer_rounds;
   h.core.handle_timeout(now, h.sink_);
 }
 
@@ -580,6 +581,7 @@ void Harness::CoreNode::flush(util::Timestamp now, util::DatagramSink&) {
   // As the media worker does: timers that are due ride on this round.
   if (h.core.poll_due() <= now) {
     alloc::Counter counter(h.allocations.timeout, h.measure_allocations);
+    ++h.timer_rounds;
     h.core.handle_timeout(now, h.sink_);
   }
   {

@@ -254,6 +254,8 @@ class Harness {
     uint64_t rtp_calls = 0;
   };
   bool measure_allocations = false;
+  /// Calls of the core's handle_timeout (at its deadline or riding on a flush).
+  uint64_t timer_rounds = 0;
   Allocations allocations;
 
  private:

@@ -343,18 +343,20 @@ TEST(Rtcp, TransportWideFeedbackReachesThePublisher) {
 // once timed from when it was sent made a worker that served every publisher
 // in one round (after a stall, or publishers whose first packets came
 // together) serve them together for good: every 50 ms one timer round built
-// and encrypted everyone's feedback while media waited behind it.
+// and encrypted everyone's feedback while media waited behind it. Spread out,
+// the feedback due within one step of the timer grid shares a round: a busy
+// worker does not pass over its timer table for every participant.
 TEST(Rtcp, PublishersGetTransportFeedbackOnGridsOfTheirOwn) {
   Harness h(31);
   std::vector<Client*> pubs;
-  for (int i = 0; i < 12; ++i) {
+  for (int i = 0; i < 24; ++i) {
     Client& c = h.add_client({.name = "p" + std::to_string(i)});
     h.join(c, "room" + std::to_string(i));
     pubs.push_back(&c);
   }
   ASSERT_TRUE(h.connect_all());
   // Independent publishers: their packets arrive at times of their own.
-  for (size_t i = 0; i < pubs.size(); ++i) pubs[i]->start_media(h.now() + 1700us * i);
+  for (size_t i = 0; i < pubs.size(); ++i) pubs[i]->start_media(h.now() + 850us * i);
   h.run_for(1s);
   // The worker stalls: for two reads it reads its socket only every 150 ms,
   // so every publisher's packets come in the same batches, and everyone's
@@ -369,7 +371,11 @@ TEST(Rtcp, PublishersGetTransportFeedbackOnGridsOfTheirOwn) {
   h.run_for(200ms);
 
   const util::Timestamp from = h.now();
+  const uint64_t rounds_before = h.timer_rounds;
   h.run_for(1s);
+  // 24 × 20 feedback and 48 reports a second, in at most 200 + a few rounds
+  // (one per 5 ms step of the grid, and deadlines of their own).
+  EXPECT_LE(h.timer_rounds - rounds_before, 220u);
   std::map<int64_t, int> served_at;  // feedback arrival (µs) → publishers
   for (Client* c : pubs) {
     SCOPED_TRACE(c->spec.name);
@@ -385,8 +391,8 @@ TEST(Rtcp, PublishersGetTransportFeedbackOnGridsOfTheirOwn) {
   }
   int most = 0;
   for (const auto& [t, n] : served_at) most = std::max(most, n);
-  EXPECT_LE(most, 4) << "publishers' feedback is synchronised";
-  EXPECT_GE(served_at.size(), 12u * 15u / 2u);
+  EXPECT_LE(most, 6) << "publishers' feedback is synchronised";
+  EXPECT_GE(served_at.size(), 150u);
 }
 
 }  // namespace
