@@ -5,8 +5,9 @@
 // kInterval: the publisher's bandwidth estimate depends on it.
 //
 // Feedback runs on a fixed grid of kInterval whose phase is set when the first
-// packet arrives (plus a delay the caller may randomise): late feedback moves
-// the next one no later than its slot. A worker that once served every
+// packet arrives (plus a delay the caller may randomise): feedback sent late
+// does not move the slots that follow (one less than half an interval away is
+// skipped). A worker that once served every
 // publisher in one timer round (after a stall, say) would otherwise keep them
 // in step for good, and build and encrypt all their feedback together every
 // interval while media waits behind it (RFC 3550 §6.2 warns of the same for
