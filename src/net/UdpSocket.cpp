@@ -194,6 +194,8 @@ util::Result<UdpSocket> UdpSocket::bind(const util::SocketAddr& local, bool reus
   if (fd < 0) return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));
   addr = bound_address(fd, addr);
   if (reuse_port) {
+    // The port is free between this close and the next bind; a process that
+    // takes it in that instant makes the bind below fail, with its reason.
     ::close(fd);
     fd = open_bound(addr, true);
     if (fd < 0) return util::make_error("cannot bind UDP " + addr.to_string() + ": " + std::strerror(errno));

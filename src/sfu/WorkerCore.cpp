@@ -41,8 +41,9 @@ constexpr size_t kRtcpBuffer = 1200;
 constexpr util::Duration kTimerGranularity = std::chrono::milliseconds(5);
 /// How late flexible timers may run, so that they usually ride on a wakeup for
 /// media instead of causing one (a 30 fps publisher wakes the worker every
-/// 33 ms). Transport-wide feedback every 50–70 ms still suits the sender's
-/// estimator; RTCP report timing is randomised by RFC 3550 §6.2 anyway.
+/// 33 ms). Transport-wide feedback 25–75 ms apart on its 50 ms grid, up to
+/// 20 ms late, still suits the sender's estimator; RTCP report timing is
+/// randomised by RFC 3550 §6.2 anyway.
 /// NACKs and transport timers (DTLS, consent) get no slack.
 constexpr util::Duration kFeedbackSlack = std::chrono::milliseconds(20);
 constexpr util::Duration kReportSlack = std::chrono::milliseconds(100);
