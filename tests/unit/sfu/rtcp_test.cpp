@@ -392,9 +392,10 @@ TEST(Rtcp, PublishersGetTransportFeedbackOnGridsOfTheirOwn) {
   int most = 0;
   for (const auto& [t, n] : served_at) most = std::max(most, n);
   // 24 random phases over the ten 5 ms steps of an interval: two or three per
-  // step on average, up to 6 with this seed (the simulation is deterministic);
-  // in step, all 24 would share one instant.
-  EXPECT_LE(most, 6) << "publishers' feedback is synchronised";
+  // step on average (6 with this seed; the simulation is deterministic). More
+  // than half of them in one step would take a draw of about one in a million,
+  // so the bound holds for any seed; in step, all 24 would share one instant.
+  EXPECT_LE(most, 12) << "publishers' feedback is synchronised";
   EXPECT_GE(served_at.size(), 150u);
 }
 
