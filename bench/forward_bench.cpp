@@ -127,6 +127,9 @@ void BM_Forward(benchmark::State& state) {
     h.core.flush(r.at, sink);
   }
   state.counters["fanout"] = double(subscribers);
+  // Datagrams the core produced in all: every publisher packet to every
+  // subscriber, and their RTCP.
+  state.counters["datagrams"] = double(sink.count);
   // CPU time per datagram the core produced (forwarded media, plus its RTCP).
   state.counters["per_forwarded"] =
       benchmark::Counter(double(sink.count), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
