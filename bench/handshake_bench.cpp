@@ -4,14 +4,16 @@
 // memory; only the server's calls are timed, on the thread's CPU clock, so the
 // figure is what the worker spends (ECDHE key generation and an ECDSA
 // signature for its flight, an ECDSA verification and the key derivation for
-// the client's). Counters: CPU per handshake, and the longest single call,
-// which is how long the worker's other media waits at once.
+// the client's). Reported: CPU per handshake (the mean as the time, the median
+// as `server_cpu_p50`), and the longest single call per handshake, which is
+// how long the worker's other media waits at once.
 #include <benchmark/benchmark.h>
 
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "dtls/Certificate.hpp"
@@ -34,7 +36,7 @@ void BM_DtlsServerHandshake(benchmark::State& state) {
     state.SkipWithError("certificate generation failed");
     return;
   }
-  std::vector<double> longest;
+  std::vector<double> longest, total;
   util::Timestamp now{std::chrono::seconds(1000)};
   for (auto _ : state) {
     double server_cpu = 0, longest_call = 0;
@@ -71,11 +73,14 @@ void BM_DtlsServerHandshake(benchmark::State& state) {
     }
     state.SetIterationTime(server_cpu);
     longest.push_back(longest_call);
+    total.push_back(server_cpu);
     now += std::chrono::seconds(1);
   }
   if (longest.empty()) return;
   std::sort(longest.begin(), longest.end());
+  std::sort(total.begin(), total.end());
   // Seconds ("400u" is 400 µs).
+  state.counters["server_cpu_p50"] = total[total.size() / 2];
   state.counters["longest_call_p50"] = longest[longest.size() / 2];
   state.counters["longest_call_max"] = longest.back();
 }

@@ -35,8 +35,9 @@ def test_handshake_bench_completes_handshakes_and_reports_the_longest_call():
     assert b["iterations"] == 200
     assert b["real_time"] > 0  # server CPU per handshake (µs)
     assert 0 < b["longest_call_p50"] <= b["longest_call_max"]
-    # The longest call is part of its handshake's server time.
-    assert b["longest_call_p50"] * 1e6 <= b["real_time"] * 2
+    # Each handshake's longest call is part of its server time, so the medians
+    # keep that order too.
+    assert 0 < b["longest_call_p50"] <= b["server_cpu_p50"]
 
 
 def test_floor_bench_reports_the_floor_for_both_ways_of_sending():
